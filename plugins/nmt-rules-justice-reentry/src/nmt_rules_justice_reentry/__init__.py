@@ -1,0 +1,14 @@
+"""Justice reentry setting plugin for nmt-rules: ships the justice-reentry catalogue."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from importlib import resources
+
+from nmt_rules import DataFile, hookimpl
+
+
+@hookimpl
+def nmt_rules_catalogues() -> Iterable[DataFile]:
+    """The justice-reentry catalogue shipped in this package."""
+    return [resources.files(__name__) / "catalogue.yaml"]

@@ -1,0 +1,143 @@
+"""The Python API: a Planner holds compiled rulesets and catalogues; recommend() uses one."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from .brainmap import parse_brain_map
+from .catalogue import Catalogue, CatalogueIndex
+from .compile import Program, compile_rulesets
+from .engine import Engine, Evaluation
+from .errors import UnknownSettingError
+from .facts import to_facts
+from .model import BrainMap, CatalogueRef, Plan, PluginRef, Provenance, RulesetRef
+from .plan import build_plan
+from .plugins import PluginSet, load_plugins
+from .ruleset import Ruleset, core_ruleset, load_ruleset
+
+RulesetSpec = str | Path | Ruleset | Sequence[str | Path | Ruleset]
+
+
+def version() -> str:
+    """The installed nmt-rules version."""
+    try:
+        return metadata.version("nmt-rules")
+    except metadata.PackageNotFoundError:  # running from a source tree
+        return "0+unknown"
+
+
+class Planner:
+    """Compiled rulesets, catalogues and a durable engine, ready to make plans.
+
+    Build one per process (or use :func:`recommend`, which keeps a default one): compiling
+    and loading into durable-rules happens here, once; :meth:`plan` is then cheap and safe
+    to call from many threads.
+    """
+
+    def __init__(
+        self,
+        rulesets: Sequence[Ruleset],
+        catalogues: Sequence[Catalogue] = (),
+        plugins: PluginSet | None = None,
+    ) -> None:
+        self.plugins = plugins or PluginSet(())
+        self.program: Program = compile_rulesets(rulesets)
+        self.engine = Engine(self.program)
+        self.catalogues = CatalogueIndex(tuple(catalogues))
+        self.provenance = Provenance(
+            nmt_rules_version=version(),
+            rulesets=tuple(RulesetRef(r.name, r.version, r.sha256, r.origin) for r in rulesets),
+            catalogues=tuple(
+                CatalogueRef(c.name, c.version, c.setting, c.sha256, c.plugin) for c in catalogues
+            ),
+            plugins=tuple(PluginRef(p.name, p.version) for p in self.plugins.loaded),
+        )
+
+    @classmethod
+    def default(cls, plugins: PluginSet | None = None) -> Planner:
+        """The core ruleset plus every loaded plugin's rulesets and catalogues."""
+        plugins = load_plugins() if plugins is None else plugins
+        return cls([core_ruleset(), *plugins.rulesets], plugins.catalogues, plugins)
+
+    @property
+    def settings(self) -> tuple[str, ...]:
+        """Settings some loaded catalogue serves."""
+        return self.catalogues.settings
+
+    def evaluate(self, brain_map: BrainMap) -> Evaluation:
+        """Facts and fired rules of one brain map (what `explain` shows)."""
+        return self.engine.evaluate(to_facts(brain_map, self.program.fact_config))
+
+    def plan(self, brain_map: BrainMap | Mapping[str, Any], setting: str | None = None) -> Plan:
+        """The sequenced, explained plan for one brain map."""
+        if not isinstance(brain_map, BrainMap):
+            brain_map = parse_brain_map(brain_map)
+        setting = setting or brain_map.setting
+        if setting is not None:
+            self._check_setting(setting)
+        return build_plan(
+            brain_map,
+            self.evaluate(brain_map),
+            self.program,
+            self.provenance,
+            setting,
+            self.catalogues,
+        )
+
+    def _check_setting(self, setting: str) -> None:
+        if setting not in self.catalogues.settings:
+            failed = [f"{p.name}: {p.error}" for p in self.plugins.failed]
+            raise UnknownSettingError(setting, self.catalogues.settings, failed)
+
+
+_default: Planner | None = None
+_default_lock = threading.Lock()
+
+
+def default_planner() -> Planner:
+    """The process-wide default Planner, built on first use."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = Planner.default()
+        return _default
+
+
+def recommend(
+    brain_map: BrainMap | Mapping[str, Any],
+    setting: str | None = None,
+    ruleset: RulesetSpec | None = None,
+) -> Plan:
+    """Plan for one brain map (a parsed YAML/JSON mapping or a BrainMap).
+
+    ``setting`` overrides the map's own; ``ruleset`` (paths or Ruleset objects) replaces the
+    core ruleset and plugins' rulesets for this call, keeping the plugins' catalogues.
+    """
+    if ruleset is None:
+        return default_planner().plan(brain_map, setting)
+    specs = [ruleset] if isinstance(ruleset, str | Path | Ruleset) else list(ruleset)
+    rulesets = tuple(r if isinstance(r, Ruleset) else load_ruleset(r) for r in specs)
+    return _planner_for(rulesets).plan(brain_map, setting)
+
+
+_custom: dict[tuple[tuple[str, str], ...], Planner] = {}
+_CUSTOM_LIMIT = 8
+
+
+def _planner_for(rulesets: tuple[Ruleset, ...]) -> Planner:
+    """Planners for custom rulesets, kept so repeated calls do not recompile."""
+    key = tuple((r.name, r.sha256) for r in rulesets)
+    with _default_lock:
+        planner = _custom.get(key)
+    if planner is None:
+        base = default_planner()
+        planner = Planner(rulesets, base.catalogues.catalogues, base.plugins)
+        with _default_lock:
+            if len(_custom) >= _CUSTOM_LIMIT:
+                _custom.pop(next(iter(_custom)))
+            _custom[key] = planner
+    return planner

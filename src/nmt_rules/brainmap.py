@@ -1,0 +1,144 @@
+"""Read and validate brain maps: every problem is reported by field path, never a traceback."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from ._convert import converter
+from .errors import FieldProblem, InputError
+from .model import BrainMap
+from .schema import schema_for
+
+
+@functools.cache
+def brain_map_schema() -> dict[str, Any]:
+    """The JSON Schema of a brain map."""
+    return schema_for(BrainMap, "brain-map", "nmt-rules brain map")
+
+
+@functools.cache
+def _validator() -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(
+        brain_map_schema(), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    )
+
+
+def parse_brain_map(data: object, source: str | None = None) -> BrainMap:
+    """Validate parsed YAML/JSON data and return the model; raise InputError listing problems."""
+    doc = _jsonable(data)
+    problems = [_describe(e) for e in _validator().iter_errors(doc)]
+    if not problems:
+        problems = list(_semantic_problems(doc))
+    if problems:
+        raise InputError(sorted(set(problems), key=lambda p: (p.path, p.message)), source)
+    return converter.structure(doc, BrainMap)
+
+
+def load_brain_map(path: str | Path) -> BrainMap:
+    """Read a brain map from a YAML or JSON file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError([FieldProblem("", f"cannot read file: {exc}")], str(path)) from None
+    try:
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except json.JSONDecodeError as exc:
+        where = f"{path}:{exc.lineno}:{exc.colno}"
+        raise InputError([FieldProblem("", f"invalid JSON: {exc.msg}")], where) from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise InputError([FieldProblem("", f"invalid YAML: {exc.problem}")], where) from None
+    except yaml.YAMLError as exc:
+        raise InputError([FieldProblem("", f"invalid YAML: {exc}")], str(path)) from None
+    return parse_brain_map(data, str(path))
+
+
+def _jsonable(data: object) -> object:
+    """YAML gives dates as date objects; the schema speaks JSON, so make them ISO strings."""
+    if isinstance(data, Mapping):
+        return {k: _jsonable(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [_jsonable(v) for v in data]
+    if isinstance(data, dt.date):
+        return data.isoformat()
+    return data
+
+
+def _path(parts: Iterable[str | int]) -> str:
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _describe(error: jsonschema.ValidationError) -> FieldProblem:
+    """Turn a jsonschema error into 'field.path: what is wrong' in plain words."""
+    if error.validator == "anyOf" and error.context:
+        # Optional fields are "X or null": the X branch says what is really wrong.
+        inner = [e for e in error.context if e.validator != "type" or e.validator_value != "null"]
+        if inner:
+            best = jsonschema.exceptions.best_match(inner)
+            if best is not None:  # its absolute_path already includes this error's path
+                return _describe(best)
+    path = _path(error.absolute_path)
+    value: Any = error.instance
+    rule: Any = error.validator_value
+    schema: Any = error.schema
+    match error.validator:
+        case "additionalProperties":
+            extra = sorted(set(value) - set(schema.get("properties", {})))
+            known = ", ".join(schema.get("properties", {}))
+            field = _path([*error.absolute_path, extra[0]]) if extra else path
+            return FieldProblem(field, f"unknown field (known fields: {known})")
+        case "required":
+            missing = rule if isinstance(rule, list) else [rule]
+            absent = next((m for m in missing if m not in value), missing[0])
+            return FieldProblem(_path([*error.absolute_path, absent]), "required field is missing")
+        case "maximum":
+            return FieldProblem(path, f"{value!r} is above {rule}")
+        case "minimum":
+            return FieldProblem(path, f"{value!r} is below {rule}")
+        case "enum":
+            return FieldProblem(path, f"{value!r} is not one of: {', '.join(map(str, rule))}")
+        case "type":
+            return FieldProblem(path, f"expected {_TYPE_WORDS.get(rule, rule)}, got {value!r}")
+        case "format":
+            return FieldProblem(path, f"{value!r} is not a date (use YYYY-MM-DD)")
+        case "uniqueItems":
+            return FieldProblem(path, "lists the same value twice")
+        case "pattern":
+            return FieldProblem(path, f"{value!r} must be lower-case words joined by '-'")
+        case "minLength":
+            return FieldProblem(path, "must not be empty")
+    return FieldProblem(path, error.message)
+
+
+_TYPE_WORDS = {
+    "integer": "a whole number",
+    "number": "a number",
+    "string": "a string",
+    "object": "a mapping",
+    "array": "a list",
+    "boolean": "true or false",
+}
+
+
+def _semantic_problems(doc: Any) -> Iterable[FieldProblem]:
+    """Checks a schema cannot express."""
+    current = dt.date.fromisoformat(doc["assessed_on"])
+    for i, earlier in enumerate(doc.get("previous") or ()):
+        if dt.date.fromisoformat(earlier["assessed_on"]) >= current:
+            yield FieldProblem(
+                f"previous[{i}].assessed_on",
+                f"{earlier['assessed_on']} is not before assessed_on ({doc['assessed_on']})",
+            )

@@ -1,0 +1,383 @@
+"""Setting catalogues: how a setting delivers each need, validated like rulesets."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Final
+
+import attrs
+
+from ._yaml import (
+    Located,
+    Reporter,
+    check_mapping,
+    describe,
+    load_located,
+    require_list,
+    require_string,
+)
+from .errors import CatalogueError, Diagnostic
+from .model import Delivery, Dose
+from .ruleset import ID_PATTERN, Location
+
+MODALITIES: Final = (
+    "talk",
+    "play",
+    "art",
+    "music",
+    "movement",
+    "routine",
+    "education",
+    "environment",
+    "referral",
+    "safety-protocol",
+    "mentoring",
+    "practical",
+)
+ROLES: Final = (
+    "clinician",
+    "caregiver",
+    "teacher",
+    "teaching-assistant",
+    "school-counsellor",
+    "occupational-therapist",
+    "caseworker",
+    "mentor",
+    "peer-support",
+    "reentry-staff",
+    "probation-officer",
+    "residential-staff",
+    "coach",
+    "nurse",
+    "person",
+)
+
+
+@attrs.frozen
+class CatalogueItem:
+    """One way a setting meets one or more needs, for an age range."""
+
+    id: str
+    meets: tuple[str, ...]
+    title: str
+    description: str
+    modality: str
+    delivered_by: tuple[str, ...]
+    audience: tuple[str, ...]
+    min_age: int
+    max_age: int
+    dose: Dose | None
+    contraindications: tuple[str, ...]
+    reference: str | None
+    location: Location
+
+    def delivery(self, catalogue: str) -> Delivery:
+        """This item as it appears in a plan."""
+        return Delivery(
+            id=self.id,
+            catalogue=catalogue,
+            title=self.title,
+            description=self.description,
+            modality=self.modality,
+            delivered_by=self.delivered_by,
+            audience=self.audience,
+            dose=self.dose,
+            contraindications=self.contraindications,
+            reference=self.reference,
+        )
+
+
+@attrs.frozen
+class Catalogue:
+    """A validated catalogue of one setting."""
+
+    name: str
+    version: str
+    setting: str
+    description: str
+    items: tuple[CatalogueItem, ...]
+    source: str
+    sha256: str
+    plugin: str = "?"
+
+
+def load_catalogue(path: str | Path, plugin: str = "?") -> Catalogue:
+    """Read and validate a catalogue file; raise CatalogueError listing every problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CatalogueError(
+            [Diagnostic(str(path), 1, 1, "error", f"cannot read file: {exc}")]
+        ) from None
+    return parse_catalogue(text, str(path), plugin)
+
+
+def parse_catalogue(text: str, file: str, plugin: str = "?") -> Catalogue:
+    """Validate catalogue text; raise CatalogueError unless it is clean (warnings allowed)."""
+    reporter = Reporter(file)
+    catalogue = read_catalogue(text, reporter, plugin)
+    if catalogue is None or reporter.has_errors:
+        raise CatalogueError([d for d in reporter.diagnostics if d.level == "error"])
+    return catalogue
+
+
+def read_catalogue(text: str, reporter: Reporter, plugin: str = "?") -> Catalogue | None:
+    """Validate catalogue text, recording every diagnostic; None when it cannot be built."""
+    root = load_located(text, reporter)
+    if root is None:
+        return None
+    top = check_mapping(
+        root,
+        reporter,
+        "the catalogue",
+        required=("catalogue", "version", "setting", "items"),
+        optional=("description",),
+    )
+    if top is None:
+        return None
+    name = require_string(top.get("catalogue"), reporter, "catalogue")
+    version = require_string(top.get("version"), reporter, "version (quote numbers: '1.0')")
+    setting = require_string(top.get("setting"), reporter, "setting")
+    for value, node in ((name, top.get("catalogue")), (setting, top.get("setting"))):
+        if value is not None and node is not None and not ID_PATTERN.match(value):
+            reporter.error(node, f"{value!r} must be lower-case words joined by '-'")
+    description = (
+        require_string(top.get("description"), reporter, "description")
+        if "description" in top
+        else ""
+    )
+    items: list[CatalogueItem] = []
+    seen: dict[str, Location] = {}
+    for node in require_list(top.get("items"), reporter, "items") or ():
+        item = _read_item(node, reporter)
+        if item is None:
+            continue
+        if item.id in seen:
+            reporter.error(
+                node.value["id"],
+                f"duplicate item id {item.id!r} (first defined at {seen[item.id]})",
+            )
+            continue
+        seen[item.id] = item.location
+        items.append(item)
+    if name is None or version is None or setting is None:
+        return None
+    return Catalogue(
+        name=name,
+        version=version,
+        setting=setting,
+        description=description or "",
+        items=tuple(items),
+        source=reporter.file,
+        sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        plugin=plugin,
+    )
+
+
+def _read_item(node: Located, reporter: Reporter) -> CatalogueItem | None:
+    fields = check_mapping(
+        node,
+        reporter,
+        "a catalogue item",
+        required=(
+            "id",
+            "meets",
+            "title",
+            "description",
+            "modality",
+            "delivered_by",
+            "audience",
+            "ages",
+        ),
+        optional=("dose", "contraindications", "reference"),
+    )
+    if fields is None:
+        return None
+    before = len(reporter.diagnostics)
+    item_id = require_string(fields.get("id"), reporter, "item id")
+    if item_id is not None and not ID_PATTERN.match(item_id):
+        reporter.error(fields["id"], f"item id {item_id!r} must be lower-case words joined by '-'")
+    meets = _strings(fields.get("meets"), reporter, "meets")
+    title = require_string(fields.get("title"), reporter, "title")
+    description = require_string(fields.get("description"), reporter, "description")
+    modality = _one_of(fields.get("modality"), MODALITIES, "modality", reporter)
+    delivered_by = _roles(fields.get("delivered_by"), reporter, "delivered_by")
+    audience = _roles(fields.get("audience"), reporter, "audience")
+    ages = _ages(fields.get("ages"), reporter)
+    dose = _dose(fields["dose"], reporter) if "dose" in fields else None
+    contraindications = (
+        _strings(fields["contraindications"], reporter, "contraindications")
+        if "contraindications" in fields
+        else ()
+    )
+    reference = (
+        require_string(fields["reference"], reporter, "reference")
+        if "reference" in fields
+        else None
+    )
+    if any(d.level == "error" for d in reporter.diagnostics[before:]) or None in (
+        item_id,
+        meets,
+        title,
+        description,
+        modality,
+        delivered_by,
+        audience,
+        ages,
+        contraindications,
+    ):
+        return None
+    assert (
+        item_id
+        and meets
+        and title
+        and description
+        and modality
+        and delivered_by
+        and audience
+        and ages
+    )
+    return CatalogueItem(
+        id=item_id,
+        meets=meets,
+        title=title.strip(),
+        description=description.strip(),
+        modality=modality,
+        delivered_by=delivered_by,
+        audience=audience,
+        min_age=ages[0],
+        max_age=ages[1],
+        dose=dose,
+        contraindications=contraindications or (),
+        reference=reference,
+        location=Location(reporter.file, node.line, node.col),
+    )
+
+
+def _strings(node: Located | None, reporter: Reporter, what: str) -> tuple[str, ...] | None:
+    items = require_list(node, reporter, what)
+    if items is None:
+        return None
+    values = [require_string(i, reporter, f"each of {what}") for i in items]
+    return None if None in values else tuple(v for v in values if v is not None)
+
+
+def _one_of(
+    node: Located | None, choices: Sequence[str], what: str, reporter: Reporter
+) -> str | None:
+    if node is None:
+        return None
+    if node.value not in choices:
+        reporter.error(
+            node, f"{what} must be one of {', '.join(choices)}; got {describe(node.value)}"
+        )
+        return None
+    return str(node.value)
+
+
+def _roles(node: Located | None, reporter: Reporter, what: str) -> tuple[str, ...] | None:
+    items = require_list(node, reporter, what)
+    if items is None:
+        return None
+    roles = [_one_of(i, ROLES, what, reporter) for i in items]
+    return None if None in roles else tuple(r for r in roles if r is not None)
+
+
+def _ages(node: Located | None, reporter: Reporter) -> tuple[int, int] | None:
+    if node is None:
+        return None
+    fields = check_mapping(node, reporter, "ages", required=("min", "max"))
+    if not fields or "min" not in fields or "max" not in fields:
+        return None
+    low, high = fields["min"].value, fields["max"].value
+    for part in (fields["min"], fields["max"]):
+        if (
+            not isinstance(part.value, int)
+            or isinstance(part.value, bool)
+            or not 0 <= part.value <= 120
+        ):
+            reporter.error(part, f"ages are whole years 0-120, got {describe(part.value)}")
+            return None
+    if low > high:
+        reporter.error(node, f"ages: min {low} is above max {high}")
+        return None
+    return low, high
+
+
+def _dose(node: Located, reporter: Reporter) -> Dose | None:
+    fields = check_mapping(node, reporter, "dose", required=("frequency", "duration"))
+    if not fields:
+        return None
+    frequency = require_string(fields.get("frequency"), reporter, "frequency")
+    duration = require_string(fields.get("duration"), reporter, "duration")
+    return Dose(frequency, duration) if frequency and duration else None
+
+
+@attrs.frozen
+class CatalogueIndex:
+    """Every loaded catalogue, indexed by setting and need for fast resolution."""
+
+    catalogues: tuple[Catalogue, ...]
+    _by_need: Mapping[tuple[str, str], tuple[tuple[CatalogueItem, str], ...]] = attrs.field(
+        init=False, repr=False, eq=False
+    )
+
+    def __attrs_post_init__(self) -> None:
+        index: dict[tuple[str, str], list[tuple[CatalogueItem, str]]] = defaultdict(list)
+        for catalogue in self.catalogues:
+            for item in catalogue.items:
+                for need in item.meets:
+                    index[(catalogue.setting, need)].append((item, catalogue.name))
+        frozen = {
+            k: tuple(sorted(v, key=lambda p: (p[0].min_age, p[0].id))) for k, v in index.items()
+        }
+        object.__setattr__(self, "_by_need", frozen)
+
+    @property
+    def settings(self) -> tuple[str, ...]:
+        """Every setting some catalogue serves, sorted."""
+        return tuple(sorted({c.setting for c in self.catalogues}))
+
+    def resolve(self, setting: str, need: str, age_years: float) -> tuple[Delivery, ...]:
+        """The setting's items meeting a need whose age range includes the age."""
+        age = int(age_years)
+        return tuple(
+            item.delivery(catalogue)
+            for item, catalogue in self._by_need.get((setting, need), ())
+            if item.min_age <= age <= item.max_age
+        )
+
+    def unmet_needs(self, needs: Iterable[str]) -> dict[str, list[CatalogueItem]]:
+        """Items that meet needs outside `needs`, by need (for warnings)."""
+        known = set(needs)
+        out: dict[str, list[CatalogueItem]] = defaultdict(list)
+        for catalogue in self.catalogues:
+            for item in catalogue.items:
+                for need in item.meets:
+                    if need not in known:
+                        out[need].append(item)
+        return dict(out)
+
+
+def unknown_need_diagnostics(
+    index: CatalogueIndex, needs: Mapping[str, object]
+) -> list[Diagnostic]:
+    """Warnings for catalogue items that meet needs no loaded ruleset declares."""
+    out = []
+    for need, items in sorted(index.unmet_needs(needs).items()):
+        for item in items:
+            loc = item.location
+            out.append(
+                Diagnostic(
+                    loc.file,
+                    loc.line,
+                    loc.col,
+                    "warning",
+                    f"item {item.id!r} meets {need!r}, which no loaded ruleset declares",
+                )
+            )
+    return out

@@ -1,0 +1,81 @@
+"""Every exception nmt-rules raises on purpose, in one place."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import attrs
+
+
+@attrs.frozen
+class Diagnostic:
+    """One problem found in a YAML file, located by 1-based line and column."""
+
+    file: str
+    line: int
+    col: int
+    level: str  # "error" | "warning"
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}: {self.level}: {self.message}"
+
+
+@attrs.frozen
+class FieldProblem:
+    """One problem in a JSON/YAML input document, located by a dotted field path."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+class NmtRulesError(Exception):
+    """Base class of every error nmt-rules raises on purpose."""
+
+
+class InputError(NmtRulesError):
+    """A brain map (or other input document) is invalid; lists each field problem."""
+
+    def __init__(self, problems: Sequence[FieldProblem], source: str | None = None) -> None:
+        self.problems = tuple(problems)
+        self.source = source
+        prefix = f"{source}: " if source else ""
+        super().__init__("\n".join(prefix + str(p) for p in self.problems))
+
+
+class RulesetError(NmtRulesError):
+    """A ruleset or catalogue failed validation; lists each diagnostic with file:line:col."""
+
+    def __init__(self, diagnostics: Sequence[Diagnostic]) -> None:
+        self.diagnostics = tuple(diagnostics)
+        super().__init__("\n".join(str(d) for d in self.diagnostics))
+
+
+class CatalogueError(RulesetError):
+    """A setting catalogue failed validation."""
+
+
+class EngineError(NmtRulesError):
+    """The durable-rules core returned a result the engine cannot safely continue from."""
+
+
+class PluginError(NmtRulesError):
+    """A setting plugin failed to load or one of its hooks raised; names the plugin."""
+
+
+class UnknownSettingError(NmtRulesError):
+    """A plan was requested for a setting no loaded plugin provides."""
+
+    def __init__(self, setting: str, known: Sequence[str], failed: Sequence[str] = ()) -> None:
+        self.setting = setting
+        self.known = tuple(sorted(known))
+        listed = ", ".join(self.known) if self.known else "none installed"
+        message = f"unknown setting {setting!r}; known settings: {listed}"
+        if failed:
+            message += "\nthese plugins failed to load and may provide it:\n  " + "\n  ".join(
+                failed
+            )
+        super().__init__(message)

@@ -1,0 +1,244 @@
+"""Turn a brain map into the one flat fact the engine evaluates, and describe its fields.
+
+One wide fact per evaluation is much faster on durable-rules than joins over small facts
+(see shared/notes/durable-rules.md), so every fact field lives in one dict keyed by its
+dotted path. Ordered enumerations are stored as their ordinal, so `lte: moderate` is a
+plain numeric comparison in the C core.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any, Final, Literal
+
+import attrs
+
+from .model import BrainMap, Domains, Functions, PreviousAssessment
+from .vocabulary import (
+    ADVERSITY_LEVELS,
+    AGE_GROUPS,
+    BANDS,
+    CHANGES,
+    DOMAINS,
+    EARLY_PERIODS,
+    FUNCTIONS,
+    PERIODS,
+    RELATIONAL_HEALTH_LEVELS,
+    SAFETY_FLAGS,
+    STAGES,
+    Band,
+    Stage,
+    age_group,
+)
+
+FieldKind = Literal["integer", "number", "boolean", "enum", "string"]
+
+
+@attrs.frozen
+class FactField:
+    """One field of the fact: its dotted path, type and, for enums, values in order."""
+
+    path: str
+    kind: FieldKind
+    values: tuple[str, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    derived_from: Stage | None = None  # for stage.* and needs.*: the stage that sets it
+
+    def encode(self, value: Any) -> Any:
+        """Rule value to fact value (enum names become ordinals)."""
+        return self.values.index(value) if self.kind == "enum" else value
+
+    def decode(self, value: Any) -> Any:
+        """Fact value to the value a person reads."""
+        return self.values[value] if self.kind == "enum" else value
+
+
+def _static_fields() -> dict[str, FactField]:
+    fields: list[FactField] = []
+    for d in DOMAINS:
+        fields += [
+            FactField(f"domains.{d}", "integer", minimum=0, maximum=100),
+            FactField(f"bands.{d}", "enum", BANDS),
+            FactField(f"change.{d}", "enum", CHANGES),
+            FactField(f"previous_bands.{d}", "enum", BANDS),
+        ]
+    for f in FUNCTIONS:
+        fields += [
+            FactField(f"functions.{f}", "integer", minimum=0, maximum=100),
+            FactField(f"function_bands.{f}", "enum", BANDS),
+        ]
+    fields += [
+        FactField("age.years", "number", minimum=0, maximum=120),
+        FactField("age.group", "enum", AGE_GROUPS),
+    ]
+    for p in PERIODS:
+        fields += [
+            FactField(f"history.{p}.adversity", "enum", ADVERSITY_LEVELS),
+            FactField(f"history.{p}.relational_health", "enum", RELATIONAL_HEALTH_LEVELS),
+        ]
+    fields += [
+        FactField("history.early_adversity", "enum", ADVERSITY_LEVELS),
+        FactField("history.max_adversity", "enum", ADVERSITY_LEVELS),
+        FactField("history.high_adversity_periods", "integer", minimum=0, maximum=len(PERIODS)),
+        FactField("history.lowest_relational_health", "enum", RELATIONAL_HEALTH_LEVELS),
+        FactField("relational_health_now", "enum", RELATIONAL_HEALTH_LEVELS),
+        *(FactField(f"flags.{f}", "boolean") for f in SAFETY_FLAGS),
+        FactField("flags.any", "boolean"),
+        FactField("setting", "string"),
+        FactField("assessments.count", "integer", minimum=1),
+        FactField("assessments.months_since_previous", "integer", minimum=0),
+    ]
+    return {f.path: f for f in fields}
+
+
+#: Every fact field that does not depend on the ruleset, by path.
+STATIC_FIELDS: Final[dict[str, FactField]] = _static_fields()
+
+
+def fact_field(path: str, need_stages: Mapping[str, Stage]) -> FactField | None:
+    """Look up a fact field by path; `need_stages` gives the stage of every declared need."""
+    found = STATIC_FIELDS.get(path)
+    if found is not None:
+        return found
+    parts = path.split(".")
+    if len(parts) == 3 and parts[0] == "stage" and parts[2] == "unmet" and parts[1] in STAGES:
+        return FactField(path, "boolean", derived_from=parts[1])
+    if len(parts) == 2 and parts[0] == "needs" and parts[1] in need_stages:
+        return FactField(path, "boolean", derived_from=need_stages[parts[1]])
+    return None
+
+
+def all_paths(need_stages: Mapping[str, Stage]) -> list[str]:
+    """Every path a rule may name (for suggestions and documentation)."""
+    derived = [f"stage.{s}.unmet" for s in STAGES] + [f"needs.{n}" for n in need_stages]
+    return [*STATIC_FIELDS, *derived]
+
+
+@attrs.frozen
+class FactConfig:
+    """What the primary ruleset decides about facts: band cut-points and change threshold."""
+
+    bands: Mapping[Band, tuple[int, int]]
+    min_change: int = 5
+    _band_of_score: tuple[int, ...] = attrs.field(init=False, repr=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        table = [0] * 101
+        for band, (low, high) in self.bands.items():
+            for score in range(low, high + 1):
+                table[score] = BANDS.index(band)
+        object.__setattr__(self, "_band_of_score", tuple(table))
+
+    def band(self, score: int) -> int:
+        """Ordinal band of a 0-100 score."""
+        return self._band_of_score[score]
+
+
+DEFAULT_BANDS: Final[dict[Band, tuple[int, int]]] = {
+    "severe": (0, 34),
+    "moderate": (35, 54),
+    "mild": (55, 74),
+    "typical": (75, 100),
+}
+
+_ADVERSITY = {v: i for i, v in enumerate(ADVERSITY_LEVELS)}
+_RELATIONAL = {v: i for i, v in enumerate(RELATIONAL_HEALTH_LEVELS)}
+_HIGH = ADVERSITY_LEVELS.index("high")
+
+
+def to_facts(brain_map: BrainMap, config: FactConfig) -> dict[str, Any]:
+    """The flat fact of one brain map. Fields with no data are absent, not guessed."""
+    facts: dict[str, Any] = {}
+    _add_scores(facts, brain_map.domains, brain_map.functions, config)
+    facts["age.years"] = brain_map.subject.age_years
+    facts["age.group"] = AGE_GROUPS.index(age_group(brain_map.subject.age_years))
+    _add_history(facts, brain_map)
+    if brain_map.relational_health_now is not None:
+        facts["relational_health_now"] = _RELATIONAL[brain_map.relational_health_now]
+    flags = set(brain_map.flags)
+    for flag in SAFETY_FLAGS:
+        facts[f"flags.{flag}"] = flag in flags
+    facts["flags.any"] = bool(flags)
+    if brain_map.setting is not None:
+        facts["setting"] = brain_map.setting
+    _add_change(facts, brain_map, config)
+    return facts
+
+
+def _add_scores(
+    facts: dict[str, Any], domains: Domains, functions: Functions, config: FactConfig
+) -> None:
+    for d in DOMAINS:
+        score = getattr(domains, d)
+        facts[f"domains.{d}"] = score
+        facts[f"bands.{d}"] = config.band(score)
+    for f in FUNCTIONS:
+        score = getattr(functions, f)
+        if score is not None:
+            facts[f"functions.{f}"] = score
+            facts[f"function_bands.{f}"] = config.band(score)
+
+
+def _add_history(facts: dict[str, Any], brain_map: BrainMap) -> None:
+    adversity: dict[str, int] = {}
+    relational: list[int] = []
+    for period in PERIODS:
+        entry = getattr(brain_map.history, period)
+        if entry is None:
+            continue
+        if entry.adversity is not None:
+            adversity[period] = _ADVERSITY[entry.adversity]
+            facts[f"history.{period}.adversity"] = adversity[period]
+        if entry.relational_health is not None:
+            relational.append(_RELATIONAL[entry.relational_health])
+            facts[f"history.{period}.relational_health"] = relational[-1]
+    early = [adversity[p] for p in EARLY_PERIODS if p in adversity]
+    if early:
+        facts["history.early_adversity"] = max(early)
+    if adversity:
+        facts["history.max_adversity"] = max(adversity.values())
+    facts["history.high_adversity_periods"] = sum(v == _HIGH for v in adversity.values())
+    if relational:
+        facts["history.lowest_relational_health"] = min(relational)
+
+
+def _add_change(facts: dict[str, Any], brain_map: BrainMap, config: FactConfig) -> None:
+    facts["assessments.count"] = 1 + len(brain_map.previous)
+    latest = _latest(brain_map.previous)
+    if latest is None:
+        return
+    facts["assessments.months_since_previous"] = _months_between(
+        latest.assessed_on, brain_map.assessed_on
+    )
+    for d in DOMAINS:
+        before = getattr(latest.domains, d)
+        delta = getattr(brain_map.domains, d) - before
+        change = (
+            "improved"
+            if delta >= config.min_change
+            else "worse"
+            if -delta >= config.min_change
+            else "stable"
+        )
+        facts[f"change.{d}"] = CHANGES.index(change)
+        facts[f"previous_bands.{d}"] = config.band(before)
+
+
+def _latest(previous: Sequence[PreviousAssessment]) -> PreviousAssessment | None:
+    return max(previous, key=lambda p: p.assessed_on, default=None)
+
+
+def _months_between(earlier: dt.date, later: dt.date) -> int:
+    months = (later.year - earlier.year) * 12 + later.month - earlier.month
+    return months - (later.day < earlier.day)
+
+
+def decode_facts(facts: Mapping[str, Any], need_stages: Mapping[str, Stage]) -> dict[str, Any]:
+    """Facts as a person reads them (enum ordinals back to names), sorted by path."""
+    out: dict[str, Any] = {}
+    for path in sorted(facts):
+        field = fact_field(path, need_stages)
+        out[path] = field.decode(facts[path]) if field else facts[path]
+    return out

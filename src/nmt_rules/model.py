@@ -1,0 +1,305 @@
+"""The data model: the brain map that comes in and the plan that goes out (attrs, frozen)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Final
+
+import attrs
+
+from .vocabulary import (
+    Adversity,
+    Indicator,
+    NeedKind,
+    RelationalHealth,
+    SafetyFlag,
+    Stage,
+    Status,
+)
+
+
+def _m(description: str, **schema: object) -> dict[str, object]:
+    """Field metadata: the description and JSON Schema keywords the schema generator reads."""
+    return {"description": description, **schema}
+
+
+_SCORE: Final = {"minimum": 0, "maximum": 100}
+
+
+# --- brain map (input) -----------------------------------------------------------------
+
+
+@attrs.frozen
+class Subject:
+    """The person assessed."""
+
+    id: str = attrs.field(metadata=_m("Identifier of the person in the host system.", minLength=1))
+    age_years: float = attrs.field(
+        metadata=_m("Age in years at this assessment.", minimum=0, maximum=120)
+    )
+
+
+@attrs.frozen
+class Domains:
+    """Functioning per brain domain, 0-100 relative to age-typical peers (100 = typical)."""
+
+    sensory_integration: int = attrs.field(
+        metadata=_m("Sensory integration (brainstem-level organisation).", **_SCORE)
+    )
+    self_regulation: int = attrs.field(
+        metadata=_m("Self-regulation: arousal, sleep, appetite, motor regulation.", **_SCORE)
+    )
+    relational: int = attrs.field(
+        metadata=_m("Relational: attachment, attunement, social reward.", **_SCORE)
+    )
+    cognitive: int = attrs.field(
+        metadata=_m("Cognitive: attention, language, reasoning, executive function.", **_SCORE)
+    )
+
+
+@attrs.frozen
+class Functions:
+    """Optional finer ratings within a domain, 0-100 (nmt-rules' own open list)."""
+
+    sensory_modulation: int | None = attrs.field(
+        default=None, metadata=_m("Sensory modulation (sensory integration).", **_SCORE)
+    )
+    motor_coordination: int | None = attrs.field(
+        default=None, metadata=_m("Motor coordination (sensory integration).", **_SCORE)
+    )
+    sleep: int | None = attrs.field(default=None, metadata=_m("Sleep (self-regulation).", **_SCORE))
+    arousal: int | None = attrs.field(
+        default=None, metadata=_m("Arousal regulation (self-regulation).", **_SCORE)
+    )
+    appetite: int | None = attrs.field(
+        default=None, metadata=_m("Appetite and feeding (self-regulation).", **_SCORE)
+    )
+    attachment: int | None = attrs.field(
+        default=None, metadata=_m("Attachment to caregivers (relational).", **_SCORE)
+    )
+    peer_relations: int | None = attrs.field(
+        default=None, metadata=_m("Peer relations (relational).", **_SCORE)
+    )
+    attention: int | None = attrs.field(
+        default=None, metadata=_m("Attention (cognitive).", **_SCORE)
+    )
+    language: int | None = attrs.field(default=None, metadata=_m("Language (cognitive).", **_SCORE))
+    executive_function: int | None = attrs.field(
+        default=None, metadata=_m("Executive function (cognitive).", **_SCORE)
+    )
+
+
+@attrs.frozen
+class PeriodHistory:
+    """Adversity and relational health in one developmental period."""
+
+    adversity: Adversity | None = attrs.field(
+        default=None, metadata=_m("Adversity experienced in the period.")
+    )
+    relational_health: RelationalHealth | None = attrs.field(
+        default=None, metadata=_m("Relational health (connectedness) in the period.")
+    )
+
+
+@attrs.frozen
+class History:
+    """Developmental history by period; early and relational adversity weigh most."""
+
+    perinatal: PeriodHistory | None = attrs.field(default=None, metadata=_m("Birth to 2 months."))
+    infancy: PeriodHistory | None = attrs.field(default=None, metadata=_m("2 to 12 months."))
+    early_childhood: PeriodHistory | None = attrs.field(
+        default=None, metadata=_m("13 months to 4 years.")
+    )
+    childhood: PeriodHistory | None = attrs.field(default=None, metadata=_m("4 to 11 years."))
+    adolescence: PeriodHistory | None = attrs.field(default=None, metadata=_m("12 to 17 years."))
+    adulthood: PeriodHistory | None = attrs.field(default=None, metadata=_m("18 years and older."))
+
+
+@attrs.frozen
+class PreviousAssessment:
+    """An earlier assessment of the same person, used for change over time."""
+
+    assessed_on: dt.date = attrs.field(
+        metadata=_m("Date of that assessment (before this one).", format="date")
+    )
+    domains: Domains = attrs.field(metadata=_m("Domain scores at that assessment."))
+    functions: Functions = attrs.field(
+        factory=Functions, metadata=_m("Finer ratings at that assessment.")
+    )
+    relational_health_now: RelationalHealth | None = attrs.field(
+        default=None, metadata=_m("Current relational health at that assessment.")
+    )
+    flags: tuple[SafetyFlag, ...] = attrs.field(
+        default=(), metadata=_m("Safety flags at that assessment.")
+    )
+
+
+@attrs.frozen
+class BrainMap:
+    """One assessment of one person: the input to a plan."""
+
+    subject: Subject = attrs.field(metadata=_m("The person assessed."))
+    assessed_on: dt.date = attrs.field(metadata=_m("Date of this assessment.", format="date"))
+    domains: Domains = attrs.field(
+        metadata=_m("Functioning per domain, 0-100 (100 = age-typical).")
+    )
+    setting: str | None = attrs.field(
+        default=None,
+        metadata=_m(
+            "Setting that will deliver the plan (school, foster-care, justice-reentry, ...).",
+            pattern="^[a-z0-9]+(-[a-z0-9]+)*$",
+        ),
+    )
+    functions: Functions = attrs.field(factory=Functions, metadata=_m("Optional finer ratings."))
+    history: History = attrs.field(factory=History, metadata=_m("Optional developmental history."))
+    relational_health_now: RelationalHealth | None = attrs.field(
+        default=None, metadata=_m("Current relational health: a strong predictor of outcomes.")
+    )
+    flags: tuple[SafetyFlag, ...] = attrs.field(
+        default=(),
+        metadata=_m(
+            "Safety flags; each produces critical items that come first.", uniqueItems=True
+        ),
+    )
+    previous: tuple[PreviousAssessment, ...] = attrs.field(
+        default=(), metadata=_m("Earlier assessments of the same person, any order.")
+    )
+
+
+# --- plan (output) -----------------------------------------------------------------------
+
+
+@attrs.frozen
+class Dose:
+    """How often and how long an activity is given."""
+
+    frequency: str = attrs.field(metadata=_m("How often, e.g. '5-6 times a day'."))
+    duration: str = attrs.field(metadata=_m("How long each time, e.g. '5-10 minutes'."))
+
+
+@attrs.frozen
+class Delivery:
+    """How a setting delivers a need: one catalogue item fitting the person's age."""
+
+    id: str = attrs.field(metadata=_m("Catalogue item id."))
+    catalogue: str = attrs.field(metadata=_m("Catalogue the item comes from."))
+    title: str = attrs.field(metadata=_m("Short title."))
+    description: str = attrs.field(
+        metadata=_m("Plain-language description for the people who deliver it.")
+    )
+    modality: str = attrs.field(
+        metadata=_m("talk, play, art, music, movement, routine, education, ...")
+    )
+    delivered_by: tuple[str, ...] = attrs.field(metadata=_m("Who delivers it."))
+    audience: tuple[str, ...] = attrs.field(metadata=_m("Who the description is written for."))
+    dose: Dose | None = attrs.field(default=None, metadata=_m("How often and how long."))
+    contraindications: tuple[str, ...] = attrs.field(default=(), metadata=_m("Cautions."))
+    reference: str | None = attrs.field(
+        default=None, metadata=_m("Published source, where one exists.")
+    )
+
+
+@attrs.frozen
+class Reason:
+    """One rule firing that raised a need: the rule, its sentence and the facts it matched."""
+
+    rule: str = attrs.field(metadata=_m("Qualified rule id: ruleset/rule."))
+    because: str = attrs.field(metadata=_m("Why, in a clinician's words."))
+    matched: dict[str, Any] = attrs.field(metadata=_m("The facts that matched, by fact path."))
+
+
+@attrs.frozen
+class PlanItem:
+    """One need in the plan, with its explanation, status and delivery."""
+
+    id: str = attrs.field(metadata=_m("Stable item id: stage/need."))
+    stage: Stage = attrs.field(metadata=_m("Stage of the need."))
+    status: Status = attrs.field(
+        metadata=_m("now, or deferred while a lower stage is severely impaired.")
+    )
+    indicator: Indicator = attrs.field(metadata=_m("critical (safety), warning or info."))
+    need: str = attrs.field(metadata=_m("Need id."))
+    kind: NeedKind = attrs.field(metadata=_m("safety, intervention, education or progress."))
+    title: str = attrs.field(metadata=_m("What to do."))
+    description: str = attrs.field(metadata=_m("Plain-language description of the need."))
+    audience: tuple[str, ...] = attrs.field(
+        metadata=_m("Who acts on it: clinician, caregiver, teacher, ...")
+    )
+    because: str = attrs.field(metadata=_m("Why: the first rule's sentence."))
+    rule: str = attrs.field(metadata=_m("The first rule that raised the need."))
+    matched: dict[str, Any] = attrs.field(metadata=_m("Facts that rule matched."))
+    also: tuple[Reason, ...] = attrs.field(
+        default=(), metadata=_m("Other rules that raised the same need.")
+    )
+    held_by: tuple[str, ...] = attrs.field(
+        default=(), metadata=_m("For deferred items: the lower-stage needs holding it.")
+    )
+    released_when: str | None = attrs.field(
+        default=None, metadata=_m("For deferred items: what would release it.")
+    )
+    delivery: tuple[Delivery, ...] = attrs.field(
+        default=(), metadata=_m("The setting's items meeting this need.")
+    )
+    delivery_note: str | None = attrs.field(
+        default=None, metadata=_m("Why there is no delivery, when there is none.")
+    )
+
+
+@attrs.frozen
+class RulesetRef:
+    """A ruleset that shaped the plan."""
+
+    name: str
+    version: str
+    sha256: str
+    origin: str = attrs.field(metadata=_m("'core' or the plugin that supplied it."))
+
+
+@attrs.frozen
+class CatalogueRef:
+    """A catalogue that shaped the plan."""
+
+    name: str
+    version: str
+    setting: str
+    sha256: str
+    plugin: str
+
+
+@attrs.frozen
+class PluginRef:
+    """A plugin loaded when the plan was made."""
+
+    name: str
+    version: str
+
+
+@attrs.frozen
+class Provenance:
+    """What produced a plan, so it can be reproduced and audited."""
+
+    nmt_rules_version: str
+    rulesets: tuple[RulesetRef, ...]
+    catalogues: tuple[CatalogueRef, ...] = ()
+    plugins: tuple[PluginRef, ...] = ()
+
+
+@attrs.frozen
+class Plan:
+    """A sequenced, explained plan: items in the order a clinician should act on them."""
+
+    plan_id: str = attrs.field(
+        metadata=_m("Deterministic id of this input under these rulesets and catalogues.")
+    )
+    subject_id: str = attrs.field(metadata=_m("The person's id from the brain map."))
+    assessed_on: dt.date = attrs.field(metadata=_m("Date of the assessment.", format="date"))
+    setting: str | None = attrs.field(
+        metadata=_m("Setting whose catalogue delivered the items, if any.")
+    )
+    items: tuple[PlanItem, ...] = attrs.field(
+        metadata=_m("Items in the order a clinician should act on them.")
+    )
+    provenance: Provenance = attrs.field(metadata=_m("What produced the plan."))
+    disclaimer: str = attrs.field(
+        metadata=_m("Not a diagnostic tool; not affiliated; for trained professionals.")
+    )

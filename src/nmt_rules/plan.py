@@ -1,0 +1,213 @@
+"""Turn an evaluation into a plan: needs, bottom-up deferral, safety first, delivery, order."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+from ._convert import converter
+from .catalogue import CatalogueIndex
+from .compile import CompiledRule, Program
+from .engine import Evaluation
+from .model import BrainMap, Delivery, Plan, PlanItem, Provenance, Reason
+from .reference import holds
+from .vocabulary import BANDS, DISCLAIMER, INDICATORS, STAGE_DOMAIN, STAGES, Indicator, Stage
+
+_SEVERE: Final = BANDS.index("severe")
+SAFETY_FLOOR_RULE: Final = "nmt-rules/safety-floor"
+SAFETY_FLOOR_NEED: Final = "unanswered-safety-flag"
+
+_Reasons = dict[str, list[tuple[CompiledRule, Reason]]]
+
+
+def build_plan(
+    brain_map: BrainMap,
+    evaluation: Evaluation,
+    program: Program,
+    provenance: Provenance,
+    setting: str | None = None,
+    catalogues: CatalogueIndex | None = None,
+) -> Plan:
+    """The plan for one evaluated brain map."""
+    facts = evaluation.facts
+    reasons = _reasons_by_need(evaluation.fired, facts)
+    holds_stage = _Deferral(facts, reasons, program)
+    age = brain_map.subject.age_years
+    items = []
+    for need_id, rules in reasons.items():
+        delivery: tuple[Delivery, ...] = ()
+        note = None
+        if setting is not None and catalogues is not None:
+            delivery = catalogues.resolve(setting, need_id, age)
+            if not delivery:
+                note = f"the {setting} setting has no item for this need at age {int(age)}"
+        items.append(_item(need_id, rules, program, holds_stage, delivery, note))
+    items += _safety_floor(brain_map, evaluation.fired)
+    priority = {need: rules[0][0].rule.priority for need, rules in reasons.items()}
+    items.sort(key=lambda item: _order(item, priority))
+    return Plan(
+        plan_id=_plan_id(brain_map, setting, provenance),
+        subject_id=brain_map.subject.id,
+        assessed_on=brain_map.assessed_on,
+        setting=setting,
+        items=tuple(items),
+        provenance=provenance,
+        disclaimer=DISCLAIMER,
+    )
+
+
+def matched_facts(compiled: CompiledRule, facts: Mapping[str, Any]) -> dict[str, Any]:
+    """The facts of a fired rule's comparisons that hold, as a person reads them."""
+    out: dict[str, Any] = {}
+    for field, expression in compiled.tests:
+        if holds(expression, facts):
+            value = facts.get(field.path)
+            out[field.path] = None if value is None else field.decode(value)
+    return out
+
+
+def _reasons_by_need(fired: Sequence[CompiledRule], facts: Mapping[str, Any]) -> _Reasons:
+    by_need: _Reasons = defaultdict(list)
+    for compiled in sorted(fired, key=lambda c: (c.rule.priority, c.rule.qualified_id)):
+        rule = compiled.rule
+        reason = Reason(rule.qualified_id, rule.because, matched_facts(compiled, facts))
+        for ref in rule.needs:
+            by_need[ref.id].append((compiled, reason))
+    return by_need
+
+
+class _Deferral:
+    """Which lower stages hold each stage, worked out once per plan."""
+
+    def __init__(self, facts: Mapping[str, Any], reasons: _Reasons, program: Program) -> None:
+        self._facts = facts
+        self._reasons = reasons
+        self._program = program
+        self._severe = [s for s in STAGES[1:] if facts[f"bands.{STAGE_DOMAIN[s]}"] == _SEVERE]
+        self._cache: dict[Stage, tuple[tuple[str, ...], str | None]] = {}
+
+    def holds(self, stage: Stage) -> tuple[tuple[str, ...], str | None]:
+        """(held_by, released_when) for a stage's needs; empty when nothing holds them."""
+        if stage == "safety" or not self._severe:
+            return (), None
+        if stage not in self._cache:
+            self._cache[stage] = self._work_out(stage)
+        return self._cache[stage]
+
+    def _work_out(self, stage: Stage) -> tuple[tuple[str, ...], str | None]:
+        lower = [s for s in self._severe if STAGES.index(s) < STAGES.index(stage)]
+        if not lower:
+            return (), None
+        needs = self._program.needs
+        severe_top = self._program.fact_config.bands["severe"][1]
+        held_by: list[str] = []
+        releases: list[str] = []
+        for low in lower:
+            domain = STAGE_DOMAIN[low]
+            raised = sorted(
+                (n for n in self._reasons if needs[n].stage == low),
+                key=lambda n: (needs[n].kind != "intervention", n),
+            )
+            held_by += raised or [f"bands.{domain}: severe"]
+            score = self._facts[f"domains.{domain}"]
+            releases.append(
+                f"{domain.replace('_', ' ')} rises out of the severe band (above {severe_top}; now {score})"
+            )
+        return tuple(held_by), " and ".join(releases)
+
+
+def _item(
+    need_id: str,
+    rules: list[tuple[CompiledRule, Reason]],
+    program: Program,
+    deferral: _Deferral,
+    delivery: tuple[Delivery, ...],
+    delivery_note: str | None,
+) -> PlanItem:
+    need = program.needs[need_id]
+    first = rules[0][1]
+    indicator: Indicator = (
+        "critical" if need.stage == "safety" else _strongest(c.rule.indicator for c, _ in rules)
+    )
+    held_by, released_when = deferral.holds(need.stage) if need.deferrable else ((), None)
+    return PlanItem(
+        id=f"{need.stage}/{need.id}",
+        stage=need.stage,
+        status="deferred" if held_by else "now",
+        indicator=indicator,
+        need=need.id,
+        kind=need.kind,
+        title=need.title,
+        description=need.description,
+        audience=need.audience,
+        because=first.because,
+        rule=first.rule,
+        matched=first.matched,
+        also=tuple(reason for _, reason in rules[1:]),
+        held_by=held_by,
+        released_when=released_when,
+        delivery=delivery,
+        delivery_note=delivery_note,
+    )
+
+
+def _strongest(indicators: Any) -> Indicator:
+    return min(indicators, key=INDICATORS.index, default="info")
+
+
+def _safety_floor(brain_map: BrainMap, fired: Sequence[CompiledRule]) -> list[PlanItem]:
+    """Every safety flag gets a critical item, even if no loaded rule answers it."""
+    if not brain_map.flags:
+        return []
+    answered = {
+        field.path.removeprefix("flags.")
+        for c in fired
+        if c.rule.stage == "safety"
+        for field, _ in c.tests
+        if field.path.startswith("flags.")
+    }
+    missing = [f for f in brain_map.flags if f not in answered]
+    if not missing or "any" in answered:
+        return []
+    names = ", ".join(f.replace("_", " ") for f in missing)
+    return [
+        PlanItem(
+            id=f"safety/{SAFETY_FLOOR_NEED}",
+            stage="safety",
+            status="now",
+            indicator="critical",
+            need=SAFETY_FLOOR_NEED,
+            kind="safety",
+            title="Respond to the safety flag today under your agency's safety protocol",
+            description="A safety flag was raised that no loaded rule answers. Act on it now; "
+            "do not wait for the rest of the plan.",
+            audience=("clinician",),
+            because=f"The map is flagged {names}, and nmt-rules never lets a safety flag pass "
+            "without a critical item, whatever the loaded rules say.",
+            rule=SAFETY_FLOOR_RULE,
+            matched={f"flags.{f}": True for f in missing},
+        )
+    ]
+
+
+def _order(item: PlanItem, priority: Mapping[str, int]) -> tuple[int, int, int, str]:
+    """Safety first; then what to do now, lowest stage first; then what waits. Within a
+    stage, the most urgent rule's priority decides, then the id, so the order is stable."""
+    group = 0 if item.stage == "safety" else 2 if item.status == "deferred" else 1
+    return (group, STAGES.index(item.stage), priority.get(item.need, 0), item.id)
+
+
+def _plan_id(brain_map: BrainMap, setting: str | None, provenance: Provenance) -> str:
+    """Same map, setting, rulesets and catalogues: same id. A hash, so no data leaks out."""
+    payload = [converter.unstructure(brain_map), setting, _provenance_digest(provenance)]
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+@functools.lru_cache(maxsize=16)
+def _provenance_digest(provenance: Provenance) -> str:
+    text = json.dumps(converter.unstructure(provenance), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()

@@ -1,0 +1,665 @@
+"""Load and validate ruleset YAML; every problem is reported as file:line:col.
+
+A ruleset that fails validation never reaches durable-rules: the C core coerces types
+silently and answers unknown keys with bare numbers, so every check happens here.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import re
+from collections.abc import Iterable, Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any, Final, Literal
+
+import attrs
+
+from ._yaml import (
+    Located,
+    Reporter,
+    check_mapping,
+    describe,
+    load_located,
+    require_list,
+    require_string,
+)
+from .errors import Diagnostic, RulesetError
+from .facts import DEFAULT_BANDS, FactField, all_paths, fact_field
+from .vocabulary import BANDS, INDICATORS, NEED_KINDS, STAGES, Band, Indicator, NeedKind, Stage
+
+Operator = Literal["eq", "ne", "lt", "lte", "gt", "gte", "in", "not_in", "exists"]
+OPERATORS: Final[tuple[Operator, ...]] = (
+    "eq",
+    "ne",
+    "lt",
+    "lte",
+    "gt",
+    "gte",
+    "in",
+    "not_in",
+    "exists",
+)
+_ORDERED_OPS = ("lt", "lte", "gt", "gte")
+_LIST_OPS = ("in", "not_in")
+#: Largest `in` / `not_in` list, and most tests in one rule: each becomes a branch of the
+#: durable network, and too many children at one node make create_ruleset hang.
+MAX_LIST_VALUES: Final = 32
+MAX_TESTS_PER_RULE: Final = 64
+AUDIENCES: Final = ("clinician", "caregiver", "teacher", "staff", "person")
+ID_PATTERN: Final = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+DEFAULT_PRIORITY: Final = 100
+
+
+@attrs.frozen
+class Location:
+    """Where something was written: file and 1-based line and column."""
+
+    file: str
+    line: int
+    col: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+@attrs.frozen
+class Comparison:
+    """A leaf condition: one operator comparing one fact field with a value."""
+
+    path: str
+    op: Operator
+    value: Any
+    location: Location
+
+
+@attrs.frozen
+class AllOf:
+    """All child conditions hold."""
+
+    children: tuple[Condition, ...]
+
+
+@attrs.frozen
+class AnyOf:
+    """At least one child condition holds."""
+
+    children: tuple[Condition, ...]
+
+
+Condition = Comparison | AllOf | AnyOf
+
+
+def comparisons(condition: Condition) -> Iterable[Comparison]:
+    """Every leaf test of a condition, in order."""
+    if isinstance(condition, Comparison):
+        yield condition
+    else:
+        for child in condition.children:
+            yield from comparisons(child)
+
+
+@attrs.frozen
+class NeedRef:
+    """A need named by a rule, with where it was named."""
+
+    id: str
+    location: Location
+
+
+@attrs.frozen
+class Need:
+    """What the brain needs, declared once per ruleset; catalogues say how it is delivered."""
+
+    id: str
+    stage: Stage
+    kind: NeedKind
+    title: str
+    description: str
+    audience: tuple[str, ...]
+    location: Location
+    deferrable: bool = True  # false for needs about the adults around the person or the plan
+
+
+@attrs.frozen
+class Rule:
+    """A rule: when its condition holds, it raises its needs, because of its sentence."""
+
+    id: str
+    ruleset: str
+    stage: Stage
+    when: Condition
+    needs: tuple[NeedRef, ...]
+    because: str
+    priority: int
+    indicator: Indicator
+    references: tuple[str, ...]
+    location: Location
+
+    @property
+    def qualified_id(self) -> str:
+        """ruleset/rule: unique across every loaded ruleset."""
+        return f"{self.ruleset}/{self.id}"
+
+
+@attrs.frozen
+class Ruleset:
+    """A validated ruleset."""
+
+    name: str
+    version: str
+    description: str
+    bands: Mapping[Band, tuple[int, int]] | None
+    min_change: int | None
+    needs: Mapping[str, Need]
+    rules: tuple[Rule, ...]
+    source: str
+    sha256: str
+    origin: str = "core"
+
+
+def load_ruleset(path: str | Path, origin: str = "core") -> Ruleset:
+    """Read and validate a ruleset file; raise RulesetError listing every problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RulesetError([_diag(str(path), f"cannot read file: {exc}")]) from None
+    return parse_ruleset(text, str(path), origin)
+
+
+def core_ruleset() -> Ruleset:
+    """The core ruleset shipped inside the package."""
+    resource = resources.files("nmt_rules") / "rulesets" / "core.yaml"
+    return parse_ruleset(resource.read_text(encoding="utf-8"), "rulesets/core.yaml", "core")
+
+
+def parse_ruleset(text: str, file: str, origin: str = "core") -> Ruleset:
+    """Validate ruleset text; raise RulesetError unless it is clean (warnings allowed)."""
+    reporter = Reporter(file)
+    ruleset = read_ruleset(text, reporter, origin)
+    if ruleset is None or reporter.has_errors:
+        raise RulesetError([d for d in reporter.diagnostics if d.level == "error"])
+    return ruleset
+
+
+def read_ruleset(text: str, reporter: Reporter, origin: str = "core") -> Ruleset | None:
+    """Validate ruleset text, recording every diagnostic; None when it cannot be built."""
+    root = load_located(text, reporter)
+    if root is None:
+        return None
+    top = check_mapping(
+        root,
+        reporter,
+        "the ruleset",
+        required=("ruleset", "version", "needs", "stages"),
+        optional=("description", "bands", "progress"),
+    )
+    if top is None:
+        return None
+    name = require_string(top.get("ruleset"), reporter, "ruleset")
+    if name is not None and not ID_PATTERN.match(name):
+        reporter.error(
+            top["ruleset"], f"ruleset name {name!r} must be lower-case words joined by '-'"
+        )
+    version = require_string(top.get("version"), reporter, "version (quote numbers: '1.0')")
+    description = top["description"].value if "description" in top else ""
+    if not isinstance(description, str):
+        reporter.error(top["description"], "description must be a string")
+        description = ""
+    bands = _read_bands(top["bands"], reporter) if "bands" in top else None
+    min_change = _read_progress(top["progress"], reporter) if "progress" in top else None
+    needs = _read_needs(top.get("needs"), reporter)
+    need_stages = {n.id: n.stage for n in needs.values()}
+    rules = _read_stages(top.get("stages"), reporter, name or "?", need_stages)
+    if name is None or version is None:
+        return None
+    return Ruleset(
+        name=name,
+        version=version,
+        description=description,
+        bands=bands,
+        min_change=min_change,
+        needs=needs,
+        rules=tuple(rules),
+        source=reporter.file,
+        sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        origin=origin,
+    )
+
+
+def _diag(file: str, message: str) -> Diagnostic:
+    return Diagnostic(file, 1, 1, "error", message)
+
+
+def _loc(reporter: Reporter, node: Located) -> Location:
+    return Location(reporter.file, node.line, node.col)
+
+
+def _read_bands(node: Located, reporter: Reporter) -> dict[Band, tuple[int, int]] | None:
+    fields = check_mapping(node, reporter, "bands", required=BANDS)
+    if fields is None:
+        return None
+    bands: dict[Band, tuple[int, int]] = {}
+    for band in BANDS:
+        value = fields.get(band)
+        if value is None:
+            continue
+        pair = value.plain()
+        if (
+            not isinstance(pair, list)
+            or len(pair) != 2
+            or not all(
+                isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 100 for v in pair
+            )
+            or pair[0] > pair[1]
+        ):
+            reporter.error(
+                value, f"band {band!r} must be [low, high]: whole numbers 0-100, low <= high"
+            )
+            continue
+        bands[band] = (pair[0], pair[1])
+    if len(bands) == len(BANDS):
+        _check_band_coverage(bands, node, reporter)
+    return bands if len(bands) == len(BANDS) else None
+
+
+def _check_band_coverage(
+    bands: Mapping[Band, tuple[int, int]], node: Located, reporter: Reporter
+) -> None:
+    """Bands must cover 0-100 once each, in order: a gap or overlap makes a score ambiguous."""
+    expected_low = 0
+    for band in BANDS:
+        low, high = bands[band]
+        at = node.value[band]
+        if low > expected_low:
+            reporter.error(at, f"bands leave a gap: scores {expected_low}-{low - 1} are in no band")
+        elif low < expected_low:
+            reporter.error(
+                at, f"band {band!r} overlaps the band below it at {low}-{expected_low - 1}"
+            )
+        expected_low = high + 1
+    if expected_low <= 100:
+        reporter.error(
+            node.value[BANDS[-1]], f"bands leave a gap: scores {expected_low}-100 are in no band"
+        )
+
+
+def _read_progress(node: Located, reporter: Reporter) -> int | None:
+    fields = check_mapping(node, reporter, "progress", required=("min_change",))
+    if not fields or "min_change" not in fields:
+        return None
+    value = fields["min_change"].value
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 100:
+        reporter.error(
+            fields["min_change"], f"min_change must be a whole number 1-100, got {describe(value)}"
+        )
+        return None
+    return value
+
+
+def _read_needs(node: Located | None, reporter: Reporter) -> dict[str, Need]:
+    needs: dict[str, Need] = {}
+    if node is None:
+        return needs
+    if not isinstance(node.value, dict):
+        reporter.error(
+            node, f"needs must be a mapping of need id to need, got {describe(node.value)}"
+        )
+        return needs
+    for need_id, value in node.items():
+        at = node.key_positions.get(need_id, (value.line, value.col))
+        if not ID_PATTERN.match(need_id):
+            reporter.error(at, f"need id {need_id!r} must be lower-case words joined by '-'")
+        fields = check_mapping(
+            value,
+            reporter,
+            f"need {need_id!r}",
+            required=("stage", "kind", "title"),
+            optional=("description", "audience", "deferrable"),
+        )
+        if fields is None:
+            continue
+        stage = _choice(fields.get("stage"), STAGES, "stage", reporter)
+        kind = _choice(fields.get("kind"), NEED_KINDS, "kind", reporter)
+        if stage and kind and (stage == "safety") != (kind == "safety"):
+            reporter.error(
+                fields["kind"],
+                "safety needs (kind: safety) belong to stage safety, and only they do",
+            )
+        title = require_string(fields.get("title"), reporter, "title")
+        description = (
+            require_string(fields.get("description"), reporter, "description")
+            if "description" in fields
+            else ""
+        )
+        audience = _string_list(fields.get("audience"), AUDIENCES, "audience", reporter)
+        deferrable = fields["deferrable"].value if "deferrable" in fields else True
+        if not isinstance(deferrable, bool):
+            reporter.error(
+                fields["deferrable"],
+                f"deferrable must be true or false, got {describe(deferrable)}",
+            )
+            deferrable = True
+        if stage and kind and title is not None and description is not None:
+            needs[need_id] = Need(
+                need_id,
+                stage,
+                kind,
+                title,
+                description,
+                tuple(audience),
+                Location(reporter.file, *at),
+                deferrable,
+            )
+    return needs
+
+
+def _choice(node: Located | None, choices: tuple[Any, ...], what: str, reporter: Reporter) -> Any:
+    if node is None:
+        return None
+    if node.value not in choices:
+        reporter.error(
+            node, f"{what} must be one of {', '.join(choices)}; got {describe(node.value)}"
+        )
+        return None
+    return node.value
+
+
+def _string_list(
+    node: Located | None, choices: tuple[str, ...], what: str, reporter: Reporter
+) -> list[str]:
+    if node is None:
+        return []
+    items = require_list(node, reporter, what)
+    out: list[str] = []
+    for item in items or ():
+        if _choice(item, choices, what, reporter) is not None:
+            out.append(item.value)
+    return out
+
+
+def _read_stages(
+    node: Located | None, reporter: Reporter, ruleset: str, need_stages: Mapping[str, Stage]
+) -> list[Rule]:
+    rules: list[Rule] = []
+    if node is None:
+        return rules
+    fields = check_mapping(node, reporter, "stages", required=(), optional=STAGES)
+    seen: dict[str, Location] = {}
+    for stage in STAGES:
+        stage_node = (fields or {}).get(stage)
+        if stage_node is None:
+            continue
+        if not isinstance(stage_node.value, list):
+            reporter.error(
+                stage_node,
+                f"stage {stage!r} must be a list of rules, got {describe(stage_node.value)}",
+            )
+            continue
+        for rule_node in stage_node.value:
+            rule = _read_rule(rule_node, reporter, ruleset, stage, need_stages)
+            if rule is None:
+                continue
+            if rule.id in seen:
+                reporter.error(
+                    rule_node.value["id"],
+                    f"duplicate rule id {rule.id!r} (first defined at {seen[rule.id]})",
+                )
+                continue
+            seen[rule.id] = rule.location
+            rules.append(rule)
+    return rules
+
+
+def _read_rule(
+    node: Located, reporter: Reporter, ruleset: str, stage: Stage, need_stages: Mapping[str, Stage]
+) -> Rule | None:
+    fields = check_mapping(
+        node,
+        reporter,
+        "a rule",
+        required=("id", "when", "needs", "because"),
+        optional=("priority", "indicator", "references"),
+    )
+    if fields is None:
+        return None
+    rule_id = require_string(fields.get("id"), reporter, "rule id")
+    if rule_id is not None and not ID_PATTERN.match(rule_id):
+        reporter.error(fields["id"], f"rule id {rule_id!r} must be lower-case words joined by '-'")
+    errors_before = len(reporter.diagnostics)
+    when = (
+        _read_condition(fields["when"], reporter, stage, need_stages) if "when" in fields else None
+    )
+    if when is not None and sum(1 for _ in comparisons(when)) > MAX_TESTS_PER_RULE:
+        reporter.error(
+            fields["when"], f"a rule may have at most {MAX_TESTS_PER_RULE} tests; split it"
+        )
+    needs = _read_need_refs(fields.get("needs"), reporter, stage, need_stages)
+    because = require_string(fields.get("because"), reporter, "because")
+    priority = DEFAULT_PRIORITY
+    if "priority" in fields:
+        value = fields["priority"].value
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 1000:
+            reporter.error(
+                fields["priority"], f"priority must be a whole number 1-1000, got {describe(value)}"
+            )
+        else:
+            priority = value
+    indicator: Indicator = "critical" if stage == "safety" else "info"
+    if "indicator" in fields:
+        chosen = _choice(fields["indicator"], INDICATORS, "indicator", reporter)
+        if chosen == "critical" and stage != "safety":
+            reporter.error(
+                fields["indicator"], "only safety rules are critical; use warning or info"
+            )
+        elif chosen is not None and stage != "safety":
+            indicator = chosen
+    references = fields.get("references")
+    refs: list[str] = []
+    if references is not None:
+        for ref in require_list(references, reporter, "references") or ():
+            if require_string(ref, reporter, "a reference") is not None:
+                refs.append(ref.value)
+    if (
+        rule_id is None
+        or when is None
+        or needs is None
+        or because is None
+        or any(d.level == "error" for d in reporter.diagnostics[errors_before:])
+    ):
+        return None
+    return Rule(
+        id=rule_id,
+        ruleset=ruleset,
+        stage=stage,
+        when=when,
+        needs=tuple(needs),
+        because=because.strip(),
+        priority=priority,
+        indicator=indicator,
+        references=tuple(refs),
+        location=_loc(reporter, node),
+    )
+
+
+def _read_need_refs(
+    node: Located | None, reporter: Reporter, stage: Stage, need_stages: Mapping[str, Stage]
+) -> list[NeedRef] | None:
+    items = require_list(node, reporter, "needs")
+    if items is None:
+        return None
+    refs: list[NeedRef] = []
+    for item in items:
+        if require_string(item, reporter, "a need id") is None:
+            continue
+        need_id = item.value
+        if need_id in need_stages and need_stages[need_id] != stage:
+            reporter.error(
+                item,
+                f"need {need_id!r} belongs to stage {need_stages[need_id]}, not {stage}; a rule raises needs of its own stage",
+            )
+        # Needs declared in another ruleset are checked when rulesets are combined.
+        refs.append(NeedRef(need_id, _loc(reporter, item)))
+    return refs
+
+
+def _read_condition(
+    node: Located, reporter: Reporter, stage: Stage, need_stages: Mapping[str, Stage]
+) -> Condition | None:
+    if isinstance(node.value, list):
+        return _group(AllOf, node, reporter, stage, need_stages)
+    if not isinstance(node.value, dict) or not node.value:
+        reporter.error(
+            node,
+            f"a condition must be a list (all of), {{all: [...]}}, {{any: [...]}} or {{field: test}}; got {describe(node.value)}",
+        )
+        return None
+    if len(node.value) != 1:
+        keys = ", ".join(node.value)
+        reporter.error(
+            node, f"a condition has exactly one key, got {keys}; list several tests under `all:`"
+        )
+        return None
+    ((key, value),) = node.items()
+    if key in ("all", "any"):
+        if not isinstance(value.value, list) or not value.value:
+            reporter.error(
+                value, f"`{key}` takes a non-empty list of conditions, got {describe(value.value)}"
+            )
+            return None
+        return _group(AllOf if key == "all" else AnyOf, value, reporter, stage, need_stages)
+    at = node.key_positions.get(key, (node.line, node.col))
+    return _read_test(key, Location(reporter.file, *at), value, reporter, stage, need_stages)
+
+
+def _group(
+    cls: type[AllOf] | type[AnyOf],
+    node: Located,
+    reporter: Reporter,
+    stage: Stage,
+    need_stages: Mapping[str, Stage],
+) -> Condition | None:
+    if not node.value:
+        reporter.error(node, "a condition list must not be empty")
+        return None
+    children = [_read_condition(child, reporter, stage, need_stages) for child in node.value]
+    if any(c is None for c in children):
+        return None
+    return cls(tuple(c for c in children if c is not None))
+
+
+def _read_test(
+    path: str,
+    at: Location,
+    node: Located,
+    reporter: Reporter,
+    stage: Stage,
+    need_stages: Mapping[str, Stage],
+) -> Condition | None:
+    field = fact_field(path, need_stages)
+    where = (at.line, at.col)
+    if field is None:
+        hint = difflib.get_close_matches(path, all_paths(need_stages), n=1)
+        suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
+        reporter.error(where, f"unknown fact field {path!r}{suggestion}")
+        return None
+    if field.derived_from is not None and STAGES.index(field.derived_from) >= STAGES.index(stage):
+        reporter.error(
+            where,
+            f"{path!r} is set by the {field.derived_from} stage; a {stage} rule can only see derived facts of lower stages",
+        )
+        return None
+    ops = node.value if isinstance(node.value, dict) else {"eq": node}
+    if not ops:
+        reporter.error(node, "an operator mapping must not be empty")
+        return None
+    tests: list[Comparison] = []
+    for op, value in ops.items():
+        op_at = (
+            node.key_positions.get(op, (value.line, value.col))
+            if isinstance(node.value, dict)
+            else where
+        )
+        if op not in OPERATORS:
+            hint = difflib.get_close_matches(op, OPERATORS, n=1)
+            suggestion = (
+                f"; did you mean {hint[0]!r}?" if hint else f" (known: {', '.join(OPERATORS)})"
+            )
+            reporter.error(op_at, f"unknown operator {op!r}{suggestion}")
+            continue
+        checked = _check_value(field, op, value, reporter)
+        if checked is not _INVALID:
+            tests.append(Comparison(path, op, checked, Location(reporter.file, *op_at)))
+    if len(tests) != len(ops):
+        return None
+    return tests[0] if len(tests) == 1 else AllOf(tuple(tests))
+
+
+_INVALID: Final = object()
+
+
+def _check_value(field: FactField, op: str, node: Located, reporter: Reporter) -> Any:
+    value = node.plain()
+    if op == "exists":
+        if not isinstance(value, bool):
+            reporter.error(node, f"exists takes true or false, got {describe(value)}")
+            return _INVALID
+        return value
+    if op in _LIST_OPS:
+        if not isinstance(value, list) or not value:
+            reporter.error(node, f"{op} takes a non-empty list, got {describe(value)}")
+            return _INVALID
+        if len(value) > MAX_LIST_VALUES:
+            reporter.error(node, f"{op} takes at most {MAX_LIST_VALUES} values")
+            return _INVALID
+        items = node.value
+        checked = [_check_scalar(field, op, item, reporter) for item in items]
+        return _INVALID if any(c is _INVALID for c in checked) else checked
+    if op in _ORDERED_OPS and field.kind in ("boolean", "string"):
+        reporter.error(
+            node,
+            f"operator {op} does not apply to {field.path!r}, a {field.kind} field; use eq, ne, in or not_in",
+        )
+        return _INVALID
+    return _check_scalar(field, op, node, reporter)
+
+
+def _check_scalar(field: FactField, op: str, node: Located, reporter: Reporter) -> Any:
+    value = node.value
+    match field.kind:
+        case "boolean":
+            if isinstance(value, bool):
+                return value
+            reporter.error(node, f"{field.path!r} is true or false, got {describe(value)}")
+        case "integer" | "number":
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                low, high = field.minimum, field.maximum
+                if (low is not None and value < low) or (high is not None and value > high):
+                    span = f"{low:g}-{high:g}" if high is not None else f">= {low:g}"
+                    reporter.warning(
+                        node,
+                        f"{value} is outside {field.path!r}'s range {span}; this test is constant",
+                    )
+                return value
+            reporter.error(node, f"{field.path!r} is a number, got {describe(value)}")
+        case "enum":
+            if isinstance(value, str) and value in field.values:
+                return value
+            hint = difflib.get_close_matches(str(value), field.values, n=1)
+            suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
+            reporter.error(
+                node,
+                f"{describe(value)} is not a value of {field.path!r} ({', '.join(field.values)}){suggestion}",
+            )
+        case "string":
+            if isinstance(value, str):
+                return value
+            reporter.error(node, f"{field.path!r} is a string, got {describe(value)}")
+    return _INVALID
+
+
+def default_bands() -> dict[Band, tuple[int, int]]:
+    """Band cut-points used when no ruleset sets its own."""
+    return dict(DEFAULT_BANDS)

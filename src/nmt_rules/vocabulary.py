@@ -1,0 +1,108 @@
+"""The domain vocabulary: domains, stages, periods and the enumerations the map and rules use.
+
+These are nmt-rules' own open definitions, not items or scales of any proprietary instrument.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal
+
+Domain = Literal["sensory_integration", "self_regulation", "relational", "cognitive"]
+Stage = Literal["safety", "sensory", "regulation", "relational", "cognitive"]
+Band = Literal["severe", "moderate", "mild", "typical"]
+AgeGroup = Literal["early_childhood", "child", "teen", "young_adult", "adult"]
+Period = Literal["perinatal", "infancy", "early_childhood", "childhood", "adolescence", "adulthood"]
+Adversity = Literal["none", "low", "moderate", "high"]
+RelationalHealth = Literal["low", "moderate", "high"]
+Change = Literal["worse", "stable", "improved"]
+SafetyFlag = Literal[
+    "suicidal_ideation",
+    "self_harm",
+    "aggression",
+    "abuse_or_neglect",
+    "overdose_risk",
+    "missing_or_exploitation",
+]
+Status = Literal["now", "deferred"]
+Indicator = Literal["critical", "warning", "info"]
+NeedKind = Literal["safety", "intervention", "education", "progress"]
+
+#: Domains, lowest (brainstem) first.
+DOMAINS: Final[tuple[Domain, ...]] = (
+    "sensory_integration",
+    "self_regulation",
+    "relational",
+    "cognitive",
+)
+#: Stages in the order the engine runs them; safety is a screen, not a domain.
+STAGES: Final[tuple[Stage, ...]] = ("safety", "sensory", "regulation", "relational", "cognitive")
+STAGE_DOMAIN: Final[dict[Stage, Domain]] = {
+    "sensory": "sensory_integration",
+    "regulation": "self_regulation",
+    "relational": "relational",
+    "cognitive": "cognitive",
+}
+BANDS: Final[tuple[Band, ...]] = ("severe", "moderate", "mild", "typical")
+AGE_GROUPS: Final[tuple[AgeGroup, ...]] = (
+    "early_childhood",
+    "child",
+    "teen",
+    "young_adult",
+    "adult",
+)
+#: Upper age (exclusive, years) of each age group but the last.
+AGE_GROUP_LIMITS: Final[tuple[tuple[float, AgeGroup], ...]] = (
+    (5, "early_childhood"),
+    (13, "child"),
+    (18, "teen"),
+    (26, "young_adult"),
+)
+PERIODS: Final[tuple[Period, ...]] = (
+    "perinatal",
+    "infancy",
+    "early_childhood",
+    "childhood",
+    "adolescence",
+    "adulthood",
+)
+EARLY_PERIODS: Final[tuple[Period, ...]] = ("perinatal", "infancy", "early_childhood")
+ADVERSITY_LEVELS: Final[tuple[Adversity, ...]] = ("none", "low", "moderate", "high")
+RELATIONAL_HEALTH_LEVELS: Final[tuple[RelationalHealth, ...]] = ("low", "moderate", "high")
+CHANGES: Final[tuple[Change, ...]] = ("worse", "stable", "improved")
+SAFETY_FLAGS: Final[tuple[SafetyFlag, ...]] = (
+    "suicidal_ideation",
+    "self_harm",
+    "aggression",
+    "abuse_or_neglect",
+    "overdose_risk",
+    "missing_or_exploitation",
+)
+#: Optional finer ratings and the domain each belongs to.
+FUNCTIONS: Final[dict[str, Domain]] = {
+    "sensory_modulation": "sensory_integration",
+    "motor_coordination": "sensory_integration",
+    "sleep": "self_regulation",
+    "arousal": "self_regulation",
+    "appetite": "self_regulation",
+    "attachment": "relational",
+    "peer_relations": "relational",
+    "attention": "cognitive",
+    "language": "cognitive",
+    "executive_function": "cognitive",
+}
+NEED_KINDS: Final[tuple[NeedKind, ...]] = ("safety", "intervention", "education", "progress")
+INDICATORS: Final[tuple[Indicator, ...]] = ("critical", "warning", "info")
+
+DISCLAIMER: Final[str] = (
+    "nmt-rules is decision support for trained professionals. It is not a diagnostic tool, "
+    "and it is not affiliated with or endorsed by the Neurosequential Network or the "
+    "ChildTrauma Academy. Clinical judgement decides."
+)
+
+
+def age_group(age_years: float) -> AgeGroup:
+    """Return the age group of an age in years."""
+    for limit, group in AGE_GROUP_LIMITS:
+        if age_years < limit:
+            return group
+    return "adult"
