@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -12,6 +13,7 @@ import click
 from .api import Planner, default_planner, version
 from .brainmap import load_brain_map
 from .errors import EngineError, NmtRulesError
+from .plugins import ENTRY_POINT_GROUP, PLUGINS_ENV, load_plugins
 from .report import plan_to_json, plan_to_text
 from .ruleset import load_ruleset
 
@@ -72,3 +74,49 @@ def recommend(brain_map: str, setting: str | None, fmt: str, rulesets: tuple[str
         )
     plan = planner.plan(parsed, setting)
     click.echo(plan_to_json(plan) if fmt == "json" else plan_to_text(plan), nl=fmt == "json")
+
+
+@main.command("plugins")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@_reports_errors
+def plugins_command(fmt: str) -> None:
+    """List setting plugins: version, settings, catalogue sizes, and any that failed."""
+    found = load_plugins()
+    rows = [
+        {
+            "name": p.name,
+            "version": p.version,
+            "settings": list(p.settings),
+            "catalogues": [
+                {"name": c.name, "version": c.version, "setting": c.setting, "items": len(c.items)}
+                for c in p.catalogues
+            ],
+            "rulesets": [
+                {"name": r.name, "version": r.version, "rules": len(r.rules)} for r in p.rulesets
+            ],
+            "error": p.error,
+        }
+        for p in found.plugins
+    ]
+    if fmt == "json":
+        click.echo(json.dumps({"plugins": rows}, indent=2))
+    else:
+        if not rows:
+            click.echo(
+                f"no plugins loaded (entry-point group '{ENTRY_POINT_GROUP}', {PLUGINS_ENV})"
+            )
+        for row in rows:
+            if row["error"]:
+                click.echo(f"{row['name']} {row['version']}  FAILED: {row['error']}")
+                continue
+            sizes = ", ".join(
+                f"{c['name']} {c['version']} ({c['items']} items)" for c in row["catalogues"]
+            )
+            extra = "".join(f"; ruleset {r['name']} ({r['rules']} rules)" for r in row["rulesets"])
+            click.echo(
+                f"{row['name']} {row['version']}  settings: {', '.join(row['settings']) or '-'}  catalogues: {sizes or '-'}{extra}"
+            )
+    if found.failed:
+        sys.exit(EXIT_FAILURES)
