@@ -15,7 +15,7 @@ if not (3, 11) <= sys.version_info[:2] < (3, 13):  # pragma: no cover - checked 
 
 from .api import Planner, recommend, version
 from .brainmap import brain_map_schema, load_brain_map, parse_brain_map
-from .catalogue import Catalogue, CatalogueItem, load_catalogue
+from .catalogue import Catalogue, CatalogueItem, load_catalogue, parse_catalogue
 from .errors import (
     CatalogueError,
     Diagnostic,
@@ -30,7 +30,7 @@ from .errors import (
 from .hookspecs import DataFile, hookimpl
 from .model import BrainMap, Delivery, Plan, PlanItem, Provenance, Reason
 from .report import plan_to_dict, plan_to_json, plan_to_text
-from .ruleset import Need, Rule, Ruleset, core_ruleset, load_ruleset
+from .ruleset import Need, Rule, Ruleset, core_ruleset, load_ruleset, parse_ruleset
 
 __version__ = version()
 
@@ -65,6 +65,8 @@ __all__ = [
     "load_catalogue",
     "load_ruleset",
     "parse_brain_map",
+    "parse_catalogue",
+    "parse_ruleset",
     "plan_to_dict",
     "plan_to_json",
     "plan_to_text",
