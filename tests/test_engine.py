@@ -40,7 +40,9 @@ def sharded_engine() -> Engine:
 
 @settings(max_examples=400, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=brain_maps())
-def test_engine_fires_exactly_what_the_oracle_fires(core_engine: Engine, data: dict[str, Any]) -> None:
+def test_engine_fires_exactly_what_the_oracle_fires(
+    core_engine: Engine, data: dict[str, Any]
+) -> None:
     got, want = _firings(core_engine, data)
     assert got == want
 
@@ -101,12 +103,16 @@ def test_derived_facts_flow_up_through_passes() -> None:
     assert len(program.passes) == 3  # sensory -> regulation -> relational chain
     engine = Engine(program)
     got, want = _firings(engine, make_map(sensory=10, relational=40, cognitive=40))
-    assert got == want == [
-        "derived-demo/body",
-        "derived-demo/steady-after-sensory",
-        "derived-demo/teach-when-calm-body",
-        "derived-demo/think-when-unrated",
-    ]
+    assert (
+        got
+        == want
+        == [
+            "derived-demo/body",
+            "derived-demo/steady-after-sensory",
+            "derived-demo/teach-when-calm-body",
+            "derived-demo/think-when-unrated",
+        ]
+    )
     got, want = _firings(engine, make_map(sensory=90, relational=40, cognitive=90))
     assert got == want == ["derived-demo/connect-when-regulation-met"]
 

@@ -139,11 +139,16 @@ def test_same_input_gives_the_same_plan_every_time(planner: Planner) -> None:
 
 
 def test_improving_out_of_severe_releases_the_stage_above(planner: Planner) -> None:
-    before = {"assessed_on": "2026-04-01", "domains": make_map(sensory=20, relational=40)["domains"]}
+    before = {
+        "assessed_on": "2026-04-01",
+        "domains": make_map(sensory=20, relational=40)["domains"],
+    }
     held = planner.plan(make_map(sensory=25, relational=40))
     released = planner.plan(make_map(sensory=45, relational=40, previous=[before]))
     relational_held = [i for i in held.items if (i.stage, i.kind) == ("relational", "intervention")]
-    relational_now = [i for i in released.items if (i.stage, i.kind) == ("relational", "intervention")]
+    relational_now = [
+        i for i in released.items if (i.stage, i.kind) == ("relational", "intervention")
+    ]
     assert relational_held and all(i.status == "deferred" for i in relational_held)
     assert relational_now and all(i.status == "now" for i in relational_now)
     assert "sensory-gains-consolidation" in {i.need for i in released.items}

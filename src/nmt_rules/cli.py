@@ -102,21 +102,21 @@ def plugins_command(fmt: str) -> None:
     ]
     if fmt == "json":
         click.echo(json.dumps({"plugins": rows}, indent=2))
-    else:
-        if not rows:
-            click.echo(
-                f"no plugins loaded (entry-point group '{ENTRY_POINT_GROUP}', {PLUGINS_ENV})"
-            )
-        for row in rows:
-            if row["error"]:
-                click.echo(f"{row['name']} {row['version']}  FAILED: {row['error']}")
-                continue
-            sizes = ", ".join(
-                f"{c['name']} {c['version']} ({c['items']} items)" for c in row["catalogues"]
-            )
-            extra = "".join(f"; ruleset {r['name']} ({r['rules']} rules)" for r in row["rulesets"])
-            click.echo(
-                f"{row['name']} {row['version']}  settings: {', '.join(row['settings']) or '-'}  catalogues: {sizes or '-'}{extra}"
-            )
+    elif not found.plugins:
+        click.echo(f"no plugins loaded (entry-point group '{ENTRY_POINT_GROUP}', {PLUGINS_ENV})")
+    for plugin in found.plugins if fmt == "text" else ():
+        if plugin.error:
+            click.echo(f"{plugin.name} {plugin.version}  FAILED: {plugin.error}")
+            continue
+        sizes = ", ".join(f"{c.name} {c.version} ({len(c.items)} items)" for c in plugin.catalogues)
+        extra = "".join(f"; ruleset {r.name} ({len(r.rules)} rules)" for r in plugin.rulesets)
+        settings = ", ".join(plugin.settings) or "-"
+        click.echo(
+            f"{plugin.name} {plugin.version}  settings: {settings}  catalogues: {sizes or '-'}{extra}"
+        )
     if found.failed:
         sys.exit(EXIT_FAILURES)
+
+
+if __name__ == "__main__":  # python -m nmt_rules.cli
+    main()

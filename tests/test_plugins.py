@@ -1,0 +1,230 @@
+"""Setting plugins: discovery, choice, failures reported by name, catalogue coverage."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from nmt_rules import Planner, UnknownSettingError, hookimpl, parse_brain_map
+from nmt_rules.plugins import PluginSet, load_plugin_module, load_plugins
+from nmt_rules.vocabulary import DOMAINS
+
+from .conftest import make_map
+
+SETTINGS = ("school", "foster-care", "justice-reentry")
+
+
+def test_the_three_setting_plugins_load() -> None:
+    found = load_plugins({})
+    assert {p.name for p in found.loaded} >= set(SETTINGS)
+    assert not found.failed
+    for plugin in found.loaded:
+        assert plugin.version == "1.0.0"
+        assert plugin.settings == (plugin.name,)
+
+
+def test_an_environment_variable_chooses_which_plugins_load() -> None:
+    assert [p.name for p in load_plugins({"NMT_RULES_PLUGINS": "school"}).plugins] == ["school"]
+    assert load_plugins({"NMT_RULES_PLUGINS": "none"}).plugins == ()
+    missing = load_plugins({"NMT_RULES_PLUGINS": "school,hospital"}).failed
+    assert [p.name for p in missing] == ["hospital"]
+    assert "not installed" in (missing[0].error or "")
+
+
+def _plugin(**hooks: Any) -> SimpleNamespace:
+    return SimpleNamespace(**{name: hookimpl(fn) for name, fn in hooks.items()})
+
+
+def test_a_misspelt_hook_is_caught_by_name() -> None:
+    info = load_plugin_module("typo", "0.1", _plugin(nmt_rules_catalogue=lambda: []))
+    assert info.error is not None and "nmt_rules_catalogue" in info.error
+
+
+def test_a_hook_that_raises_is_reported_by_name() -> None:
+    def boom() -> list[Path]:
+        raise RuntimeError("disk on fire")
+
+    info = load_plugin_module("hot", "0.1", _plugin(nmt_rules_catalogues=boom))
+    assert info.error == "a hook raised RuntimeError: disk on fire"
+
+
+def test_a_bad_catalogue_is_reported_with_file_line_col(tmp_path: Path) -> None:
+    bad = tmp_path / "catalogue.yaml"
+    bad.write_text(
+        "catalogue: broken\nversion: '1'\nsetting: hospital\nitems:\n  - id: x\n    meets: [a]\n"
+    )
+    info = load_plugin_module("broken", "0.1", _plugin(nmt_rules_catalogues=lambda: [bad]))
+    assert info.error is not None
+    assert f"{bad}:5:5: error: a catalogue item is missing required key 'title'" in info.error
+
+
+def test_a_broken_plugin_does_not_take_down_other_settings(tmp_path: Path) -> None:
+    bad = tmp_path / "catalogue.yaml"
+    bad.write_text("catalogue: hospital\nversion: 1\nsetting: hospital\nitems: []\n")
+    broken = load_plugin_module("hospital", "0.1", _plugin(nmt_rules_catalogues=lambda: [bad]))
+    assert broken.error
+    good = load_plugins({"NMT_RULES_PLUGINS": "school"}).plugins
+    planner = Planner.default(PluginSet((*good, broken)))
+    plan = planner.plan(make_map(sensory=25), setting="school")
+    assert any(i.delivery for i in plan.items)
+    with pytest.raises(UnknownSettingError) as caught:
+        planner.plan(make_map(sensory=25), setting="hospital")
+    assert "hospital: " in str(caught.value) and "version" in str(caught.value)
+
+
+def test_the_same_map_gets_setting_appropriate_items(planner: Planner) -> None:
+    data = make_map(age=17, sensory=25, regulation=30, relational=40, cognitive=50)
+    delivered = {}
+    for setting in SETTINGS:
+        plan = planner.plan(data, setting=setting)
+        delivered[setting] = {(d.catalogue, d.title) for i in plan.items for d in i.delivery}
+        assert len(delivered[setting]) >= 10
+        assert {catalogue for catalogue, _ in delivered[setting]} == {setting}
+    titles = {s: {t for _, t in d} for s, d in delivered.items()}
+    assert len(titles["school"] & titles["foster-care"]) < 3
+    assert len(titles["school"] & titles["justice-reentry"]) < 3
+
+
+def _served_ages(planner: Planner, setting: str) -> range:
+    items = [i for c in planner.catalogues.catalogues if c.setting == setting for i in c.items]
+    return range(min(i.min_age for i in items), max(i.max_age for i in items) + 1)
+
+
+@pytest.mark.parametrize("setting", SETTINGS)
+def test_every_need_raised_at_a_served_age_has_an_item_in_the_setting(
+    planner: Planner, setting: str
+) -> None:
+    rnd = random.Random(setting)
+    missing: set[tuple[str, int]] = set()
+    ages = _served_ages(planner, setting)
+    for _ in range(2500):
+        age = rnd.choice(ages)
+        data = make_map(
+            age=age,
+            **{
+                k: rnd.randint(0, 100) for k in ("sensory", "regulation", "relational", "cognitive")
+            },
+        )
+        data["history"] = {
+            p: {
+                "adversity": rnd.choice(["none", "low", "moderate", "high"]),
+                "relational_health": rnd.choice(["low", "moderate", "high"]),
+            }
+            for p in rnd.sample(
+                ["perinatal", "infancy", "early_childhood", "childhood", "adolescence"], 2
+            )
+        }
+        data["relational_health_now"] = rnd.choice(["low", "moderate", "high"])
+        data["flags"] = rnd.sample(
+            [
+                "suicidal_ideation",
+                "self_harm",
+                "aggression",
+                "abuse_or_neglect",
+                "overdose_risk",
+                "missing_or_exploitation",
+            ],
+            rnd.randint(0, 2),
+        )
+        if rnd.random() < 0.5:
+            data["previous"] = [
+                {"assessed_on": "2026-01-01", "domains": {d: rnd.randint(0, 100) for d in DOMAINS}}
+            ]
+        plan = planner.plan(parse_brain_map(data), setting=setting)
+        missing |= {(i.need, age) for i in plan.items if not i.delivery}
+    assert sorted(missing) == []
+
+
+PLUGIN_FILES = {
+    "pyproject.toml": """
+        [build-system]
+        requires = ["hatchling"]
+        build-backend = "hatchling.build"
+
+        [project]
+        name = "nmt-rules-hospital"
+        version = "0.3.0"
+
+        [project.entry-points.nmt_rules]
+        hospital = "nmt_rules_hospital"
+    """,
+    "nmt_rules_hospital/__init__.py": """
+        from importlib import resources
+        from nmt_rules import hookimpl
+
+        @hookimpl
+        def nmt_rules_catalogues():
+            return [resources.files(__name__) / "catalogue.yaml"]
+    """,
+    "nmt_rules_hospital/catalogue.yaml": """
+        catalogue: hospital
+        version: 0.3.0
+        setting: hospital
+        items:
+          - id: ward-rhythm-walks
+            meets: [patterned-rhythmic-activity]
+            title: Rhythm walks on the ward
+            description: Short walks around the ward with a nurse, matched to a steady pace.
+            modality: movement
+            delivered_by: [nurse]
+            audience: [nurse]
+            ages: {min: 5, max: 18}
+            dose: {frequency: 4 times a day, duration: 5 minutes}
+    """,
+}
+
+
+def test_a_throwaway_plugin_installed_from_a_temporary_directory_shows_in_plans(
+    tmp_path: Path,
+) -> None:
+    source = tmp_path / "nmt-rules-hospital"
+    for name, text in PLUGIN_FILES.items():
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        (source / name).write_text(textwrap.dedent(text).lstrip())
+    site = tmp_path / "site"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(site),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    map_file = tmp_path / "map.json"
+    map_file.write_text(json.dumps(make_map(age=9, sensory=25)))
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    cli = [sys.executable, "-m", "nmt_rules.cli"]
+    listed = subprocess.run(
+        [*cli, "plugins", "--format", "json"], env=env, capture_output=True, text=True, check=True
+    )
+    assert "hospital" in {p["name"] for p in json.loads(listed.stdout)["plugins"]}
+    planned = subprocess.run(
+        [*cli, "recommend", str(map_file), "--setting", "hospital", "--format", "json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    plan = json.loads(planned.stdout)
+    walks = [d for i in plan["items"] for d in i["delivery"] if d["id"] == "ward-rhythm-walks"]
+    assert walks and walks[0]["catalogue"] == "hospital"
+    assert {"name": "hospital", "version": "0.3.0"} in plan["provenance"]["plugins"]
+    without_item = [i for i in plan["items"] if not i["delivery"]]
+    assert all(i["delivery_note"] for i in without_item)
