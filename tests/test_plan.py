@@ -173,3 +173,11 @@ def test_the_disclaimer_travels_with_every_plan(planner: Planner) -> None:
     text = plan_to_json(planner.plan(make_map()))
     assert "not a diagnostic tool" in text
     assert "not affiliated" in text
+
+
+def test_a_requested_setting_reaches_the_rules_that_test_it(planner: Planner) -> None:
+    data = make_map(age=10, relational=40)
+    assert "stable-placement-and-connections" not in {i.need for i in planner.plan(data).items}
+    in_care = planner.plan(data, setting="foster-care")
+    assert in_care.setting == "foster-care"
+    assert "stable-placement-and-connections" in {i.need for i in in_care.items}

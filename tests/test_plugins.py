@@ -7,7 +7,7 @@ import os
 import random
 import subprocess
 import sys
-import textwrap
+import shutil
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -144,52 +144,15 @@ def test_every_need_raised_at_a_served_age_has_an_item_in_the_setting(
     assert sorted(missing) == []
 
 
-PLUGIN_FILES = {
-    "pyproject.toml": """
-        [build-system]
-        requires = ["hatchling"]
-        build-backend = "hatchling.build"
-
-        [project]
-        name = "nmt-rules-hospital"
-        version = "0.3.0"
-
-        [project.entry-points.nmt_rules]
-        hospital = "nmt_rules_hospital"
-    """,
-    "nmt_rules_hospital/__init__.py": """
-        from importlib import resources
-        from nmt_rules import hookimpl
-
-        @hookimpl
-        def nmt_rules_catalogues():
-            return [resources.files(__name__) / "catalogue.yaml"]
-    """,
-    "nmt_rules_hospital/catalogue.yaml": """
-        catalogue: hospital
-        version: 0.3.0
-        setting: hospital
-        items:
-          - id: ward-rhythm-walks
-            meets: [patterned-rhythmic-activity]
-            title: Rhythm walks on the ward
-            description: Short walks around the ward with a nurse, matched to a steady pace.
-            modality: movement
-            delivered_by: [nurse]
-            audience: [nurse]
-            ages: {min: 5, max: 18}
-            dose: {frequency: 4 times a day, duration: 5 minutes}
-    """,
-}
+EXAMPLE_PLUGIN = Path(__file__).parent.parent / "examples" / "plugin" / "nmt-rules-hospital"
 
 
 def test_a_throwaway_plugin_installed_from_a_temporary_directory_shows_in_plans(
     tmp_path: Path,
 ) -> None:
+    # The documented example plugin, copied as an agency developer would copy it.
     source = tmp_path / "nmt-rules-hospital"
-    for name, text in PLUGIN_FILES.items():
-        (source / name).parent.mkdir(parents=True, exist_ok=True)
-        (source / name).write_text(textwrap.dedent(text).lstrip())
+    shutil.copytree(EXAMPLE_PLUGIN, source)
     site = tmp_path / "site"
     subprocess.run(
         [
@@ -208,7 +171,7 @@ def test_a_throwaway_plugin_installed_from_a_temporary_directory_shows_in_plans(
         capture_output=True,
     )
     map_file = tmp_path / "map.json"
-    map_file.write_text(json.dumps(make_map(age=9, sensory=25)))
+    map_file.write_text(json.dumps(make_map(age=9, sensory=60)))
     env = {**os.environ, "PYTHONPATH": str(site)}
     cli = [sys.executable, "-m", "nmt_rules.cli"]
     listed = subprocess.run(
@@ -223,8 +186,10 @@ def test_a_throwaway_plugin_installed_from_a_temporary_directory_shows_in_plans(
         check=True,
     )
     plan = json.loads(planned.stdout)
-    walks = [d for i in plan["items"] for d in i["delivery"] if d["id"] == "ward-rhythm-walks"]
-    assert walks and walks[0]["catalogue"] == "hospital"
+    quiet = next(i for i in plan["items"] if i["need"] == "sensory-load-reduction")
+    assert quiet["rule"] == "hospital-ward/ward-noise-with-mild-sensory-difficulty"
+    assert [d["id"] for d in quiet["delivery"]] == ["ward-quiet-bay"]
+    assert "hospital-ward" in {r["name"] for r in plan["provenance"]["rulesets"]}
     assert {"name": "hospital", "version": "0.3.0"} in plan["provenance"]["plugins"]
     without_item = [i for i in plan["items"] if not i["delivery"]]
     assert all(i["delivery_note"] for i in without_item)

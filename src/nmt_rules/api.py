@@ -8,6 +8,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 from .brainmap import parse_brain_map
 from .catalogue import Catalogue, CatalogueIndex
 from .compile import Program, compile_rulesets
@@ -76,7 +78,10 @@ class Planner:
         """The sequenced, explained plan for one brain map."""
         if not isinstance(brain_map, BrainMap):
             brain_map = parse_brain_map(brain_map)
-        setting = setting or brain_map.setting
+        if setting is not None and setting != brain_map.setting:
+            # Rules may test `setting`, so the requested one must reach the facts too.
+            brain_map = attrs.evolve(brain_map, setting=setting)
+        setting = brain_map.setting
         if setting is not None:
             self._check_setting(setting)
         return build_plan(
