@@ -6,20 +6,28 @@ import functools
 import json
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Any, Final, TypeVar
 
+import attrs
 import click
 
 from .api import Planner, default_planner, version
 from .brainmap import load_brain_map
+from .check import check_paths
 from .errors import EngineError, NmtRulesError
+from .explain import explain, trace_to_json, trace_to_text
+from .golden import coverage, format_failure, known_needs, load_cases, run_case
 from .plugins import ENTRY_POINT_GROUP, PLUGINS_ENV, load_plugins
 from .report import plan_to_json, plan_to_text
 from .ruleset import load_ruleset
+from .schemas import SCHEMAS, schema_text, write_schemas
 
 F = TypeVar("F", bound=Callable[..., Any])
 EXIT_FAILURES = 1
 EXIT_INPUT = 2
+#: Where `nmt-rules test` looks for golden cases when given no path.
+DEFAULT_CASES: Final = Path("tests/golden")
 
 
 def _reports_errors(command: F) -> F:
@@ -120,3 +128,136 @@ def plugins_command(fmt: str) -> None:
 
 if __name__ == "__main__":  # python -m nmt_rules.cli
     main()
+
+
+def _planner_with(rulesets: tuple[str, ...]) -> Planner:
+    """The default planner, or one running these ruleset files with the installed catalogues."""
+    planner = default_planner()
+    if not rulesets:
+        return planner
+    return Planner(
+        [load_ruleset(r) for r in rulesets], planner.catalogues.catalogues, planner.plugins
+    )
+
+
+_RULESET_OPTION = click.option(
+    "--ruleset",
+    "rulesets",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Use these ruleset files instead of the core ruleset (repeatable).",
+)
+_FORMAT_OPTION = click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@_FORMAT_OPTION
+@_reports_errors
+def check(paths: tuple[Path, ...], fmt: str) -> None:
+    """Validate and lint rulesets and catalogues (files or directories).
+
+    Prints every problem as file:line:col: level: message and exits 1 if any is an error.
+    Plugin rulesets and catalogues are checked together with the installed core ruleset.
+    """
+    report = check_paths(paths)
+    if fmt == "json":
+        rows = [attrs.asdict(d) for d in report.diagnostics]
+        click.echo(json.dumps({"files": report.files, "diagnostics": rows}, indent=2))
+    else:
+        for diagnostic in report.diagnostics:
+            click.echo(str(diagnostic))
+        click.echo(
+            f"checked {report.files} file(s): {report.errors} error(s), {report.warnings} warning(s)",
+            err=True,
+        )
+    if report.errors:
+        sys.exit(EXIT_FAILURES)
+
+
+@main.command()
+@click.argument("name", required=False, type=click.Choice(sorted(SCHEMAS)))
+@click.option(
+    "--write",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write all four schemas into this directory instead of printing one.",
+)
+@_reports_errors
+def schema(name: str | None, directory: Path | None) -> None:
+    """Print the JSON Schema of a brain map, plan, ruleset or catalogue."""
+    if (name is None) == (directory is None):
+        raise click.UsageError("give a schema NAME to print, or --write DIR to write all four")
+    if directory is not None:
+        for path in write_schemas(directory):
+            click.echo(f"wrote {path}")
+        return
+    assert name is not None
+    click.echo(schema_text(name), nl=False)
+
+
+@main.command("test")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--coverage", "show_coverage", is_flag=True, help="Report rules no case fired.")
+@click.option(
+    "--min-coverage",
+    type=click.FloatRange(0, 100),
+    help="Fail when fewer than this percent of rules fired in some case (implies --coverage).",
+)
+@_RULESET_OPTION
+@_reports_errors
+def test_command(
+    paths: tuple[Path, ...],
+    show_coverage: bool,
+    min_coverage: float | None,
+    rulesets: tuple[str, ...],
+) -> None:
+    """Run golden cases (default: ./tests/golden) and report failures as readable diffs."""
+    if not paths:
+        if not DEFAULT_CASES.is_dir():
+            raise click.UsageError(
+                f"give case files or directories; ./{DEFAULT_CASES} does not exist"
+            )
+        paths = (DEFAULT_CASES,)
+    planner = _planner_with(rulesets)
+    cases, problems = load_cases(paths, known_needs(planner))
+    if problems:
+        for problem in problems:
+            click.echo(str(problem), err=True)
+        sys.exit(EXIT_INPUT)
+    if not cases:
+        raise click.UsageError("no golden cases found")
+    results = [run_case(planner, case) for case in cases]
+    failed = [r for r in results if not r.passed]
+    for result in failed:
+        click.echo(format_failure(result))
+    click.echo(f"{len(results) - len(failed)} passed, {len(failed)} failed")
+    below = False
+    if show_coverage or min_coverage is not None:
+        report = coverage(planner, results)
+        total = len(report.fired) + len(report.missed)
+        click.echo(f"coverage: {len(report.fired)}/{total} rules fired ({report.percent:.1f}%)")
+        for rule, where in report.missed:
+            click.echo(f"  never fired: {rule}  ({where})")
+        below = min_coverage is not None and report.percent < min_coverage
+        if below:
+            click.echo(f"coverage {report.percent:.1f}% is below --min-coverage {min_coverage:g}")
+    if failed or below:
+        sys.exit(EXIT_FAILURES)
+
+
+@main.command("explain")
+@click.argument("brain_map", type=click.Path(dir_okay=False))
+@click.option("--setting", "-s", help="Setting that delivers the plan (overrides the map's).")
+@_FORMAT_OPTION
+@_RULESET_OPTION
+@_reports_errors
+def explain_command(
+    brain_map: str, setting: str | None, fmt: str, rulesets: tuple[str, ...]
+) -> None:
+    """Trace one evaluation of BRAIN_MAP stage by stage: facts, firings, needs, deferrals."""
+    parsed = load_brain_map(brain_map)
+    trace = explain(_planner_with(rulesets), parsed, setting)
+    click.echo(trace_to_json(trace) if fmt == "json" else trace_to_text(trace), nl=fmt == "json")

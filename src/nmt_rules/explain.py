@@ -1,0 +1,129 @@
+"""`nmt-rules explain`: the trace of one evaluation, stage by stage.
+
+The engine runs rules in passes for speed; the trace is told the way the semantics reads,
+one stage at a time from the bottom up: the facts asserted, then per stage the rules that
+fired with the facts each matched, the needs raised, the derived facts the next stages see,
+and the stage's plan items with what holds any deferred one.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from collections.abc import Mapping
+from typing import Any
+
+from .api import Planner
+from .facts import decode_facts
+from .model import BrainMap
+from .plan import matched_facts
+from .vocabulary import STAGES, Stage
+
+
+def explain(planner: Planner, brain_map: BrainMap, setting: str | None = None) -> dict[str, Any]:
+    """The trace as plain data (what `--format json` prints)."""
+    evaluation = planner.evaluate(brain_map)
+    plan = planner.plan(brain_map, setting)
+    program = planner.program
+    derived = set(program.derived_paths)
+    facts = decode_facts(
+        {k: v for k, v in evaluation.facts.items() if k not in derived}, program.need_stages
+    )
+    stages = []
+    for stage in STAGES:
+        fired = [c for c in evaluation.fired if c.rule.stage == stage]
+        raised = sorted({ref.id for c in fired for ref in c.rule.needs})
+        stages.append(
+            {
+                "stage": stage,
+                "rules_fired": [
+                    {
+                        "rule": c.rule.qualified_id,
+                        "because": c.rule.because,
+                        "matched": matched_facts(c, evaluation.facts),
+                        "needs": [ref.id for ref in c.rule.needs],
+                        "location": str(c.rule.location),
+                    }
+                    for c in sorted(fired, key=lambda c: (c.rule.priority, c.rule.qualified_id))
+                ],
+                "needs_raised": raised,
+                "derived": {
+                    path: evaluation.facts[path]
+                    for path in sorted(derived)
+                    if _set_by(path, program.need_stages) == stage
+                },
+                "items": [
+                    {
+                        "need": item.need,
+                        "status": item.status,
+                        "indicator": item.indicator,
+                        "held_by": list(item.held_by),
+                        "released_when": item.released_when,
+                    }
+                    for item in plan.items
+                    if item.stage == stage
+                ],
+            }
+        )
+    return {
+        "subject_id": brain_map.subject.id,
+        "assessed_on": brain_map.assessed_on.isoformat(),
+        "setting": plan.setting,
+        "plan_id": plan.plan_id,
+        "facts": facts,
+        "stages": stages,
+    }
+
+
+def _set_by(path: str, need_stages: Mapping[str, Stage]) -> str | None:
+    """The stage whose rules set a derived fact (stage.<s>.unmet or needs.<need>)."""
+    kind, name = path.split(".")[:2]
+    return name if kind == "stage" else need_stages.get(name)
+
+
+def trace_to_json(trace: dict[str, Any]) -> str:
+    """The trace as JSON text."""
+    return json.dumps(trace, indent=2, ensure_ascii=False)
+
+
+def trace_to_text(trace: dict[str, Any], width: int = 88) -> str:
+    """The trace for a person reading a terminal."""
+    setting = f", setting {trace['setting']}" if trace["setting"] else ""
+    out = [
+        f"Trace for {trace['subject_id']}, assessed {trace['assessed_on']}{setting}"
+        f" (plan {trace['plan_id']})",
+        "",
+        "Facts asserted:",
+    ]
+    out += [f"  {path} = {_show(value)}" for path, value in trace["facts"].items()]
+    for stage in trace["stages"]:
+        out += ["", f"Stage {stage['stage']}:"]
+        if not stage["rules_fired"]:
+            out.append("  no rule fired")
+        for fired in stage["rules_fired"]:
+            out.append(f"  fired {fired['rule']}  ({fired['location']})")
+            matched = ", ".join(f"{k}={_show(v)}" for k, v in fired["matched"].items())
+            out.append(f"    matched: {matched or '-'}")
+            out.append(f"    raises: {', '.join(fired['needs'])}")
+            out += textwrap.wrap(
+                fired["because"], width, initial_indent="    because: ", subsequent_indent="      "
+            )
+        if stage["needs_raised"]:
+            out.append(f"  needs raised: {', '.join(stage['needs_raised'])}")
+        if stage["derived"]:
+            shown = ", ".join(f"{k}={_show(v)}" for k, v in stage["derived"].items())
+            out.append(f"  derived for later stages: {shown}")
+        for item in stage["items"]:
+            if item["status"] == "deferred":
+                out.append(f"  deferred {item['need']}: held by {', '.join(item['held_by'])}")
+                out += textwrap.wrap(
+                    item["released_when"] or "",
+                    width,
+                    initial_indent="    released when ",
+                    subsequent_indent="      ",
+                )
+    return "\n".join(out) + "\n"
+
+
+def _show(value: Any) -> str:
+    return json.dumps(value) if isinstance(value, bool) or value is None else str(value)

@@ -1,0 +1,490 @@
+"""Golden cases: brain maps and what their plans must say, in YAML, run without Python.
+
+A case file holds `cases:`, each with a name, a brain map (inline `map:` or `map_file:`
+relative to the case file), an optional `setting` and `expect:` (see docs/golden-cases.md).
+Case files are validated like rulesets, so a typo in an expectation is an error at its
+line and column instead of a test that silently passes.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Final
+
+import attrs
+import yaml
+
+from ._yaml import (
+    Located,
+    Reporter,
+    check_mapping,
+    describe,
+    load_located,
+    require_list,
+    require_string,
+)
+from .api import Planner
+from .brainmap import parse_brain_map
+from .errors import Diagnostic, InputError, NmtRulesError
+from .model import BrainMap, Plan, PlanItem
+from .plan import SAFETY_FLOOR_NEED
+from .vocabulary import INDICATORS, STAGES
+
+SUFFIXES: Final = (".yaml", ".yml")
+_EXPECT_KEYS: Final = (
+    "needs",
+    "absent",
+    "items",
+    "first",
+    "order",
+    "now_count",
+    "deferred_count",
+    "rules_fired",
+    "rules_not_fired",
+)
+_ITEM_KEYS: Final = (
+    "status",
+    "indicator",
+    "rule",
+    "held_by",
+    "held_by_includes",
+    "delivery_includes",
+    "no_delivery",
+)
+_FIRST_KEYS: Final = ("need", "stage", "status", "indicator")
+_STATUSES: Final = ("now", "deferred")
+
+
+@attrs.frozen
+class ItemExpectation:
+    """What one plan item must look like; None means not checked."""
+
+    need: str
+    status: str | None = None
+    indicator: str | None = None
+    rule: str | None = None
+    held_by: tuple[str, ...] | None = None
+    held_by_includes: tuple[str, ...] = ()
+    delivery_includes: tuple[str, ...] = ()
+    no_delivery: bool | None = None
+
+
+@attrs.frozen
+class Expectations:
+    """Everything a case expects of its plan and its evaluation."""
+
+    needs: tuple[str, ...] = ()
+    absent: tuple[str, ...] = ()
+    items: tuple[ItemExpectation, ...] = ()
+    first: Mapping[str, str] = attrs.field(factory=dict)
+    order: tuple[str, ...] = ()
+    now_count: int | None = None
+    deferred_count: int | None = None
+    rules_fired: tuple[str, ...] = ()
+    rules_not_fired: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class GoldenCase:
+    """One brain map and what its plan must say."""
+
+    name: str
+    file: str
+    line: int
+    col: int
+    brain_map: BrainMap
+    setting: str | None
+    expect: Expectations
+
+    @property
+    def where(self) -> str:
+        """file:line:col of the case."""
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+@attrs.frozen
+class CaseResult:
+    """The outcome of one case: failures (empty when it passed) and the rules it fired."""
+
+    case: GoldenCase
+    failures: tuple[str, ...]
+    fired: frozenset[str]
+    plan: Plan | None
+
+    @property
+    def passed(self) -> bool:
+        """Whether every expectation held."""
+        return not self.failures
+
+
+@attrs.frozen
+class Coverage:
+    """Which rules of the rulesets in play fired in at least one case."""
+
+    fired: tuple[str, ...]
+    missed: tuple[tuple[str, str], ...]  # (qualified rule id, file:line:col)
+
+    @property
+    def percent(self) -> float:
+        """Share of rules that fired, 0-100 (100 when there are no rules)."""
+        total = len(self.fired) + len(self.missed)
+        return 100.0 if total == 0 else 100.0 * len(self.fired) / total
+
+
+def find_case_files(paths: Iterable[Path]) -> list[Path]:
+    """Case files named, and *.yaml / *.yml under directories named."""
+    out: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            out += sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES and p.is_file())
+        else:
+            out.append(path)
+    return out
+
+
+def load_cases(
+    paths: Iterable[Path], known_needs: Iterable[str] | None = None
+) -> tuple[list[GoldenCase], list[Diagnostic]]:
+    """Read case files; problems come back as diagnostics with file:line:col."""
+    needs = None if known_needs is None else set(known_needs)
+    cases: list[GoldenCase] = []
+    problems: list[Diagnostic] = []
+    for path in find_case_files(paths):
+        reporter = Reporter(str(path))
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reporter.error((1, 1), f"cannot read file: {exc}")
+        else:
+            cases += _read_file(text, path, reporter, needs)
+        problems += reporter.diagnostics
+    return cases, problems
+
+
+def _read_file(
+    text: str, path: Path, reporter: Reporter, needs: set[str] | None
+) -> list[GoldenCase]:
+    root = load_located(text, reporter)
+    if root is None:
+        return []
+    top = check_mapping(root, reporter, "a golden case file", required=("cases",))
+    if top is None:
+        return []
+    out = []
+    for node in require_list(top.get("cases"), reporter, "cases") or ():
+        case = _read_case(node, path, reporter, needs)
+        if case is not None:
+            out.append(case)
+    return out
+
+
+def _read_case(
+    node: Located, path: Path, reporter: Reporter, needs: set[str] | None
+) -> GoldenCase | None:
+    fields = check_mapping(
+        node,
+        reporter,
+        "a case",
+        required=("name", "expect"),
+        optional=("map", "map_file", "setting"),
+    )
+    if fields is None:
+        return None
+    before = len(reporter.diagnostics)
+    name = require_string(fields.get("name"), reporter, "name")
+    setting = (
+        require_string(fields["setting"], reporter, "setting") if "setting" in fields else None
+    )
+    brain_map = _read_map(node, fields, path, reporter)
+    expect = _read_expect(fields.get("expect"), reporter, needs)
+    if len(reporter.diagnostics) > before or name is None or brain_map is None or expect is None:
+        return None
+    return GoldenCase(name, str(path), node.line, node.col, brain_map, setting, expect)
+
+
+def _read_map(
+    node: Located, fields: Mapping[str, Located], path: Path, reporter: Reporter
+) -> BrainMap | None:
+    if ("map" in fields) == ("map_file" in fields):
+        reporter.error(node, "a case gives exactly one of `map` (inline) or `map_file` (a path)")
+        return None
+    if "map" in fields:
+        at: Located = fields["map"]
+        data = at.plain()
+        source = f"{path}:{at.line}:{at.col}"
+    else:
+        at = fields["map_file"]
+        name = require_string(at, reporter, "map_file")
+        if name is None:
+            return None
+        map_path = path.parent / name
+        try:
+            data = yaml.safe_load(map_path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+            reporter.error(at, f"cannot read map_file {str(map_path)!r}: {exc}")
+            return None
+        source = str(map_path)
+    try:
+        return parse_brain_map(data, source)
+    except InputError as exc:
+        problems = "; ".join(str(p) for p in exc.problems)
+        reporter.error(at, f"invalid brain map: {problems}")
+        return None
+
+
+def _need_id(node: Located, reporter: Reporter, what: str, needs: set[str] | None) -> str | None:
+    value = require_string(node, reporter, what)
+    if value is not None and needs is not None and value not in needs:
+        reporter.error(node, f"unknown need {value!r} in {what}")
+        return None
+    return value
+
+
+def _ids(
+    node: Located | None, reporter: Reporter, what: str, needs: set[str] | None
+) -> tuple[str, ...]:
+    if node is None:
+        return ()
+    items = require_list(node, reporter, what) or ()
+    return tuple(v for v in (_need_id(i, reporter, what, needs) for i in items) if v)
+
+
+def _rule_ids(node: Located | None, reporter: Reporter, what: str) -> tuple[str, ...]:
+    if node is None:
+        return ()
+    items = require_list(node, reporter, what) or ()
+    return tuple(v for v in (require_string(i, reporter, f"each of {what}") for i in items) if v)
+
+
+def _count(node: Located | None, reporter: Reporter, what: str) -> int | None:
+    if node is None:
+        return None
+    if not isinstance(node.value, int) or isinstance(node.value, bool) or node.value < 0:
+        reporter.error(node, f"{what} must be a whole number 0 or more, got {describe(node.value)}")
+        return None
+    return node.value
+
+
+def _choice(
+    node: Located | None, choices: Sequence[str], what: str, reporter: Reporter
+) -> str | None:
+    if node is None:
+        return None
+    if node.value not in choices:
+        reporter.error(
+            node, f"{what} must be one of {', '.join(choices)}; got {describe(node.value)}"
+        )
+        return None
+    return str(node.value)
+
+
+def _read_expect(
+    node: Located | None, reporter: Reporter, needs: set[str] | None
+) -> Expectations | None:
+    if node is None:
+        return None
+    fields = check_mapping(node, reporter, "expect", required=(), optional=_EXPECT_KEYS)
+    if fields is None:
+        return None
+    if not fields:
+        reporter.error(node, "expect must say something: needs, absent, items, first, order, ...")
+    first: dict[str, str] = {}
+    if "first" in fields:
+        first_fields = (
+            check_mapping(fields["first"], reporter, "first", required=(), optional=_FIRST_KEYS)
+            or {}
+        )
+        choices = {"stage": STAGES, "status": _STATUSES, "indicator": INDICATORS}
+        for key, value in first_fields.items():
+            if key == "need":
+                chosen = _need_id(value, reporter, "first", needs)
+            else:
+                chosen = _choice(value, choices[key], key, reporter)
+            if chosen is not None:
+                first[key] = chosen
+    items = tuple(
+        item
+        for item_node in (
+            require_list(fields["items"], reporter, "items") or () if "items" in fields else ()
+        )
+        if (item := _read_item(item_node, reporter, needs)) is not None
+    )
+    return Expectations(
+        needs=_ids(fields.get("needs"), reporter, "needs", needs),
+        absent=_ids(fields.get("absent"), reporter, "absent", needs),
+        items=items,
+        first=first,
+        order=_ids(fields.get("order"), reporter, "order", needs),
+        now_count=_count(fields.get("now_count"), reporter, "now_count"),
+        deferred_count=_count(fields.get("deferred_count"), reporter, "deferred_count"),
+        rules_fired=_rule_ids(fields.get("rules_fired"), reporter, "rules_fired"),
+        rules_not_fired=_rule_ids(fields.get("rules_not_fired"), reporter, "rules_not_fired"),
+    )
+
+
+def _read_item(node: Located, reporter: Reporter, needs: set[str] | None) -> ItemExpectation | None:
+    fields = check_mapping(
+        node, reporter, "an item expectation", required=("need",), optional=_ITEM_KEYS
+    )
+    if fields is None or "need" not in fields:
+        return None
+    need = _need_id(fields["need"], reporter, "need", needs)
+    if need is None:
+        return None
+    held_by = fields.get("held_by")
+    no_delivery = fields.get("no_delivery")
+    if no_delivery is not None and not isinstance(no_delivery.value, bool):
+        reporter.error(
+            no_delivery, f"no_delivery must be true or false, got {describe(no_delivery.value)}"
+        )
+    return ItemExpectation(
+        need=need,
+        status=_choice(fields.get("status"), _STATUSES, "status", reporter),
+        indicator=_choice(fields.get("indicator"), INDICATORS, "indicator", reporter),
+        rule=require_string(fields["rule"], reporter, "rule") if "rule" in fields else None,
+        held_by=None if held_by is None else _rule_ids(held_by, reporter, "held_by"),
+        held_by_includes=_rule_ids(fields.get("held_by_includes"), reporter, "held_by_includes"),
+        delivery_includes=_rule_ids(fields.get("delivery_includes"), reporter, "delivery_includes"),
+        no_delivery=no_delivery.value
+        if no_delivery is not None and isinstance(no_delivery.value, bool)
+        else None,
+    )
+
+
+# --- running --------------------------------------------------------------------------------
+
+
+def run_case(planner: Planner, case: GoldenCase) -> CaseResult:
+    """Evaluate one case and compare the plan with what it expects."""
+    try:
+        evaluation = planner.evaluate(case.brain_map)
+        plan = planner.plan(case.brain_map, case.setting)
+    except NmtRulesError as exc:  # e.g. a setting no installed plugin provides
+        return CaseResult(case, (f"could not make a plan: {exc}",), frozenset(), None)
+    fired = frozenset(c.rule.qualified_id for c in evaluation.fired)
+    failures = compare(case.expect, plan, fired)
+    return CaseResult(case, tuple(failures), fired, plan)
+
+
+def _fired(rule: str, fired: frozenset[str]) -> bool:
+    """A bare rule id matches that rule in any ruleset; `ruleset/rule` matches exactly."""
+    return rule in fired if "/" in rule else any(f.split("/", 1)[1] == rule for f in fired)
+
+
+def compare(expect: Expectations, plan: Plan, fired: frozenset[str]) -> list[str]:
+    """Every way the plan differs from the expectations, one readable line each."""
+    items = {item.need: item for item in plan.items}
+    position = {item.need: i + 1 for i, item in enumerate(plan.items)}
+    out = [f"needs: expected {n!r} in the plan; it is not" for n in expect.needs if n not in items]
+    out += [
+        f"absent: expected {n!r} not to be in the plan; it is (#{position[n]}, raised by {items[n].rule})"
+        for n in expect.absent
+        if n in items
+    ]
+    for want in expect.items:
+        got = items.get(want.need)
+        if got is None:
+            out.append(f"items: expected an item for {want.need!r}; there is none")
+        else:
+            out += [f"item {want.need!r}: {problem}" for problem in _item_problems(want, got)]
+    if expect.first:
+        if not plan.items:
+            out.append("first: expected a first item; the plan is empty")
+        else:
+            head = plan.items[0]
+            for key, value in expect.first.items():
+                have = getattr(head, key)
+                if have != value:
+                    out.append(f"first: expected {key} {value!r}, got {have!r} ({head.id})")
+    present = [n for n in expect.order if n in items]
+    out += [
+        f"order: expected {n!r} in the plan to check its order; it is not"
+        for n in expect.order
+        if n not in items
+    ]
+    for earlier, later in itertools.pairwise(present):
+        if position[earlier] > position[later]:
+            out.append(
+                f"order: expected {earlier!r} before {later!r}; got {later!r} at #{position[later]}, {earlier!r} at #{position[earlier]}"
+            )
+    for status, count in (("now", expect.now_count), ("deferred", expect.deferred_count)):
+        if count is not None:
+            have = sum(item.status == status for item in plan.items)
+            if have != count:
+                out.append(f"{status}_count: expected {count}, got {have}")
+    out += [
+        f"rules_fired: expected {r!r} to fire; it did not"
+        for r in expect.rules_fired
+        if not _fired(r, fired)
+    ]
+    out += [
+        f"rules_not_fired: expected {r!r} not to fire; it did"
+        for r in expect.rules_not_fired
+        if _fired(r, fired)
+    ]
+    return out
+
+
+def _item_problems(want: ItemExpectation, got: PlanItem) -> Iterable[str]:
+    for key in ("status", "indicator", "rule"):
+        expected = getattr(want, key)
+        if expected is not None and getattr(got, key) != expected:
+            yield f"{key}: expected {expected!r}, got {getattr(got, key)!r}"
+    if want.held_by is not None and tuple(got.held_by) != want.held_by:
+        yield f"held_by: expected {list(want.held_by)}, got {list(got.held_by)}"
+    missing = [h for h in want.held_by_includes if h not in got.held_by]
+    if missing:
+        yield f"held_by: expected to include {missing}, got {list(got.held_by)}"
+    delivered = [d.id for d in got.delivery]
+    missing = [d for d in want.delivery_includes if d not in delivered]
+    if missing:
+        yield f"delivery: expected to include {missing}, got {delivered}"
+    if want.no_delivery is not None and want.no_delivery == bool(got.delivery):
+        yield f"delivery: expected {'none' if want.no_delivery else 'some'}, got {delivered}"
+
+
+def coverage(planner: Planner, results: Iterable[CaseResult]) -> Coverage:
+    """Rules of the planner's rulesets that fired in at least one case, and those that did not."""
+    fired: set[str] = set()
+    for result in results:
+        fired |= result.fired
+    hit, missed = [], []
+    for compiled in planner.program.rules:
+        rule = compiled.rule
+        if rule.qualified_id in fired:
+            hit.append(rule.qualified_id)
+        else:
+            missed.append((rule.qualified_id, str(rule.location)))
+    return Coverage(tuple(hit), tuple(missed))
+
+
+def describe_plan(plan: Plan | None) -> list[str]:
+    """The plan's items, one line each, as a failure report shows them."""
+    if plan is None:
+        return []
+    lines = []
+    for i, item in enumerate(plan.items, 1):
+        held = f" held by {', '.join(item.held_by)}" if item.held_by else ""
+        delivery = f" delivery: {', '.join(d.id for d in item.delivery)}" if item.delivery else ""
+        lines.append(
+            f"{i:>3}. {item.id} [{item.status}, {item.indicator}] by {item.rule}{held}{delivery}"
+        )
+    return lines
+
+
+def format_failure(result: CaseResult) -> str:
+    """A failed case as text: where, what was expected and got, and the plan it got."""
+    lines = [f"FAIL {result.case.where}: {result.case.name}"]
+    lines += [f"  - {failure}" for failure in result.failures]
+    plan_lines = describe_plan(result.plan)
+    if plan_lines:
+        lines.append("  plan, in order:")
+        lines += [f"    {line}" for line in plan_lines]
+    return "\n".join(lines)
+
+
+def known_needs(planner: Planner) -> set[str]:
+    """Need ids a case may name: every need of the rulesets in play, and the safety floor's."""
+    return {*planner.program.needs, SAFETY_FLOOR_NEED}

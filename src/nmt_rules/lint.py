@@ -1,0 +1,364 @@
+"""Warnings about rulesets that load but are probably wrong: one function per check.
+
+The loader rejects what cannot run; these checks find what runs but cannot be meant: a rule
+that can never fire, a rule another rule makes redundant, a need nothing raises or no
+setting delivers, a `because` too short to explain anything.
+
+Whether tests can hold together is decided per *group* of linked fact fields (a domain
+score and its band, a function rating and its band, age in years and age group; every other
+field alone) by trying representative values: every threshold a rule names, the values
+either side of it and every enum value. Fields in different groups are treated as
+independent, which only ever hides a contradiction, never invents one, so every warning
+here is sound.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any, Final
+
+from .catalogue import Catalogue
+from .errors import Diagnostic
+from .facts import DEFAULT_BANDS, STATIC_FIELDS, FactField
+from .ruleset import AnyOf, Comparison, Condition, Location, Rule, Ruleset
+from .vocabulary import AGE_GROUP_LIMITS, BANDS, INDICATORS, Band, age_group
+
+#: Largest disjunctive normal form examined; bigger conditions are skipped (never guessed).
+MAX_CONJUNCTIONS: Final = 256
+#: A `because` shorter than this many words cannot explain a recommendation to a clinician.
+MIN_BECAUSE_WORDS: Final = 4
+
+_ABSENT: Final = object()
+#: Fact fields a brain map may leave out (unrated functions, no history, no earlier map...).
+_OPTIONAL_PREFIXES: Final = (
+    "functions.",
+    "function_bands.",
+    "history.",
+    "relational_health_now",
+    "setting",
+    "change.",
+    "previous_bands.",
+    "assessments.months_since_previous",
+)
+_ALWAYS_PRESENT: Final = ("history.high_adversity_periods",)
+_SCORE_PAIRS: Final = {"bands.": "domains.", "function_bands.": "functions."}
+
+World = dict[str, Any]
+
+
+def _field(path: str) -> FactField:
+    # stage.* and needs.* are booleans the engine always sets.
+    return STATIC_FIELDS.get(path) or FactField(path, "boolean")
+
+
+def _optional(path: str) -> bool:
+    return path.startswith(_OPTIONAL_PREFIXES) and path not in _ALWAYS_PRESENT
+
+
+def _group(path: str) -> str:
+    """Name of the group of linked fields a path belongs to."""
+    for band_prefix, score_prefix in _SCORE_PAIRS.items():
+        if path.startswith(band_prefix):
+            return score_prefix + path.removeprefix(band_prefix)
+    return "age" if path.startswith("age.") else path
+
+
+def conjunctions(condition: Condition) -> list[list[Comparison]] | None:
+    """The condition as alternatives of all-of test lists; None when it would be too large."""
+    if isinstance(condition, Comparison):
+        return [[condition]]
+    parts = [conjunctions(child) for child in condition.children]
+    if any(p is None for p in parts):
+        return None
+    options = [p for p in parts if p is not None]
+    if isinstance(condition, AnyOf):
+        flat = [conj for option in options for conj in option]
+        return flat if len(flat) <= MAX_CONJUNCTIONS else None
+    if math.prod(len(o) for o in options) > MAX_CONJUNCTIONS:
+        return None
+    return [[t for conj in combo for t in conj] for combo in itertools.product(*options)]
+
+
+def holds(test: Comparison, world: Mapping[str, Any]) -> bool:
+    """Whether a test holds in a world (rule-space values; missing key = absent field)."""
+    value = world.get(test.path, _ABSENT)
+    if test.op == "exists":
+        return (value is not _ABSENT) is bool(test.value)
+    if value is _ABSENT:
+        return False
+    field = _field(test.path)
+    match test.op:
+        case "eq":
+            return bool(value == test.value)
+        case "ne":
+            return bool(value != test.value)
+        case "in":
+            return value in test.value
+        case "not_in":
+            return value not in test.value
+    have, want = field.encode(value), field.encode(test.value)
+    match test.op:
+        case "lt":
+            return bool(have < want)
+        case "lte":
+            return bool(have <= want)
+        case "gt":
+            return bool(have > want)
+    return bool(have >= want)
+
+
+def _numbers(tests: Iterable[Comparison], path: str) -> set[float]:
+    out: set[float] = set()
+    for t in tests:
+        if t.path == path and t.op not in ("exists",):
+            values = t.value if isinstance(t.value, list) else [t.value]
+            out.update(v for v in values if isinstance(v, int | float) and not isinstance(v, bool))
+    return out
+
+
+def _around(points: Iterable[float], low: float, high: float, whole: bool) -> list[float]:
+    """Representative values: each point, values just either side, and the ends."""
+    marks = sorted({low, high, *(p for p in points if low <= p <= high)})
+    out = set(marks)
+    for a, b in itertools.pairwise(marks):
+        out.add(math.floor((a + b) / 2) if whole else (a + b) / 2)
+    if whole:
+        out |= {m + d for m in marks for d in (-1, 1) if low <= m + d <= high}
+        out = {float(math.ceil(v)) for v in out if low <= math.ceil(v) <= high}
+    return sorted(out)
+
+
+def worlds(
+    group: str, tests: Sequence[Comparison], bands: Mapping[Band, tuple[int, int]]
+) -> Iterator[World]:
+    """Representative assignments of one group's fields, enough to decide any of its tests."""
+    if group.startswith(tuple(_SCORE_PAIRS.values())):
+        prefix, name = group.split(".", 1)
+        band_path = ("bands." if prefix == "domains" else "function_bands.") + name
+        band_of = {s: b for b, (low, high) in bands.items() for s in range(low, high + 1)}
+        for score in range(101):
+            yield {group: score, band_path: band_of.get(score, BANDS[0])}
+        if _optional(group):
+            yield {}
+        return
+    if group == "age":
+        limits = [limit for limit, _ in AGE_GROUP_LIMITS]
+        for age in _around([*_numbers(tests, "age.years"), *limits], 0, 120, whole=False):
+            yield {"age.years": age, "age.group": age_group(age)}
+        return
+    field = _field(group)
+    if _optional(group):
+        yield {}
+    match field.kind:
+        case "enum":
+            values: Iterable[Any] = field.values
+        case "boolean":
+            values = (False, True)
+        case "string":
+            named = {
+                v for t in tests for v in (t.value if isinstance(t.value, list) else [t.value])
+            }
+            values = sorted({*(v for v in named if isinstance(v, str)), "\x00another value"})
+        case _:
+            low = field.minimum or 0
+            high = field.maximum if field.maximum is not None else low + 10**6
+            whole = field.kind == "integer"
+            values = [
+                int(v) if whole else v for v in _around(_numbers(tests, group), low, high, whole)
+            ]
+    for value in values:
+        yield {group: value}
+
+
+def _by_group(tests: Iterable[Comparison]) -> dict[str, list[Comparison]]:
+    out: dict[str, list[Comparison]] = defaultdict(list)
+    for t in tests:
+        out[_group(t.path)].append(t)
+    return out
+
+
+def impossible_group(
+    tests: Sequence[Comparison], bands: Mapping[Band, tuple[int, int]]
+) -> list[Comparison] | None:
+    """The tests of the first group that cannot all hold together, or None if all can."""
+    for group, group_tests in _by_group(tests).items():
+        if not any(
+            all(holds(t, w) for t in group_tests) for w in worlds(group, group_tests, bands)
+        ):
+            return group_tests
+    return None
+
+
+def _show(test: Comparison) -> str:
+    written = test.value if test.op == "eq" else f"{{{test.op}: {test.value}}}"
+    return f"`{test.path}: {written}` (line {test.location.line})"
+
+
+def _warn(at: Location, message: str) -> Diagnostic:
+    return Diagnostic(at.file, at.line, at.col, "warning", message)
+
+
+def never_fires(
+    rule: Rule, bands: Mapping[Band, tuple[int, int]] = DEFAULT_BANDS
+) -> Diagnostic | None:
+    """Warn when no brain map can satisfy a rule's condition (contradictory tests)."""
+    options = conjunctions(rule.when)
+    if options is None:
+        return None
+    clashes = [impossible_group(conj, bands) for conj in options]
+    if any(c is None for c in clashes):
+        return None
+    if len(options) == 1 and clashes[0]:
+        tests = clashes[0]
+        listed = ", ".join(_show(t) for t in tests)
+        return _warn(
+            tests[0].location,
+            f"rule {rule.id!r} can never fire: {listed} cannot all hold",
+        )
+    return _warn(
+        rule.location,
+        f"rule {rule.id!r} can never fire: no branch of its `any` can hold with its other tests",
+    )
+
+
+def implies(
+    stronger: Rule, weaker: Rule, bands: Mapping[Band, tuple[int, int]] = DEFAULT_BANDS
+) -> bool:
+    """Whether every map that fires `stronger` also fires `weaker` (weaker must be an all-of)."""
+    weak = conjunctions(weaker.when)
+    strong = conjunctions(stronger.when)
+    if weak is None or strong is None or len(weak) != 1:
+        return False
+    needed = _by_group(weak[0])
+    for conj in strong:
+        if impossible_group(conj, bands) is not None:
+            continue  # this alternative never holds, so it implies anything
+        have = _by_group(conj)
+        for group, wanted in needed.items():
+            given = have.get(group, [])
+            for w in worlds(group, [*given, *wanted], bands):
+                if all(holds(t, w) for t in given) and not all(holds(t, w) for t in wanted):
+                    return False
+    return True
+
+
+def shadowed_by(
+    rule: Rule, others: Sequence[Rule], bands: Mapping[Band, tuple[int, int]] = DEFAULT_BANDS
+) -> Diagnostic | None:
+    """Warn when another rule always fires with this one and already says all it says.
+
+    Rule B is shadowed by rule A when B's condition implies A's, A raises every need B
+    raises, A's indicator is at least as strong and A comes first in the plan's reasons:
+    B then only ever adds an "also raised by" line.
+    """
+    mine = {ref.id for ref in rule.needs}
+    for other in others:
+        if other is rule or not mine <= {ref.id for ref in other.needs}:
+            continue
+        if INDICATORS.index(other.indicator) > INDICATORS.index(rule.indicator):
+            continue
+        if (other.priority, other.qualified_id) > (rule.priority, rule.qualified_id):
+            continue
+        if implies(rule, other, bands):
+            return _warn(
+                rule.location,
+                f"rule {rule.id!r} is shadowed by {other.qualified_id!r} ({other.location}): "
+                f"whenever it fires, that rule fires too and raises every need it raises",
+            )
+    return None
+
+
+def short_because(rule: Rule) -> Diagnostic | None:
+    """Warn when a `because` is too short to tell a clinician why."""
+    words = len(rule.because.split())
+    if words >= MIN_BECAUSE_WORDS:
+        return None
+    return _warn(
+        rule.location,
+        f"rule {rule.id!r}: `because` has {words} word(s); say why, in a clinician's words",
+    )
+
+
+def unraised_needs(ruleset: Ruleset, rules: Iterable[Rule]) -> list[Diagnostic]:
+    """Warn about declared needs that no rule in play raises."""
+    raised = {ref.id for rule in rules for ref in rule.needs}
+    return [
+        _warn(need.location, f"need {need.id!r} is declared but no rule raises it")
+        for need in ruleset.needs.values()
+        if need.id not in raised
+    ]
+
+
+def ages_raised(need: str, rules: Iterable[Rule]) -> set[int]:
+    """Whole ages (0-120) at which some rule raising the need can fire, as far as age goes."""
+    ages: set[int] = set()
+    for rule in rules:
+        if need not in {ref.id for ref in rule.needs}:
+            continue
+        options = conjunctions(rule.when) or [[]]  # too large to split: assume any age
+        for conj in options:
+            age_tests = [t for t in conj if _group(t.path) == "age"]
+            ages |= {
+                a
+                for a in range(121)
+                if all(holds(t, {"age.years": a, "age.group": age_group(a)}) for t in age_tests)
+            }
+    return ages
+
+
+def _spans(ages: Iterable[int]) -> str:
+    runs = []
+    for _, run in itertools.groupby(enumerate(sorted(ages)), lambda p: p[1] - p[0]):
+        values = [a for _, a in run]
+        runs.append(str(values[0]) if len(values) == 1 else f"{values[0]}-{values[-1]}")
+    return ", ".join(runs)
+
+
+def undelivered_needs(
+    ruleset: Ruleset, rules: Sequence[Rule], catalogues: Sequence[Catalogue]
+) -> list[Diagnostic]:
+    """Warn about needs a setting's catalogue cannot deliver at an age the setting serves."""
+    out = []
+    for need in ruleset.needs.values():
+        raised = ages_raised(need.id, rules)
+        for catalogue in sorted(catalogues, key=lambda c: c.setting):
+            served = {a for i in catalogue.items for a in range(i.min_age, i.max_age + 1)}
+            met = {
+                a
+                for i in catalogue.items
+                if need.id in i.meets
+                for a in range(i.min_age, i.max_age + 1)
+            }
+            missing = (raised & served) - met
+            if missing:
+                out.append(
+                    _warn(
+                        need.location,
+                        f"need {need.id!r} can be raised at ages {_spans(missing)}, where the "
+                        f"{catalogue.setting} catalogue has no item for it",
+                    )
+                )
+    return out
+
+
+def lint_ruleset(
+    ruleset: Ruleset,
+    rules_in_play: Sequence[Rule],
+    catalogues: Sequence[Catalogue],
+    bands: Mapping[Band, tuple[int, int]] | None = None,
+) -> list[Diagnostic]:
+    """Every warning about one ruleset, given all rules and catalogues it runs with."""
+    bands = bands or DEFAULT_BANDS
+    out: list[Diagnostic] = []
+    for rule in ruleset.rules:
+        dead = never_fires(rule, bands)
+        found = [dead, short_because(rule)]
+        if dead is None:
+            found.append(shadowed_by(rule, rules_in_play, bands))
+        out += [d for d in found if d is not None]
+    out += unraised_needs(ruleset, rules_in_play)
+    out += undelivered_needs(ruleset, rules_in_play, catalogues)
+    return out

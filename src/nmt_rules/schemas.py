@@ -1,0 +1,303 @@
+"""The four published JSON Schemas (brain map, plan, ruleset, catalogue), generated in code.
+
+Brain maps and plans are attrs models, so their schemas come from :func:`schema.schema_for`.
+Rulesets and catalogues are read by hand-written loaders; their schemas are built here from
+the loaders' own vocabularies (operators, stages, bands, need kinds, audiences, modalities,
+roles and every fact path), so an editor's completion can never drift from what the loader
+accepts. The loaders stay the authority: they also check what a schema cannot say (stage of
+a raised need, band coverage, derived facts of higher stages).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, Final
+
+from .brainmap import brain_map_schema
+from .catalogue import MODALITIES, ROLES
+from .facts import STATIC_FIELDS, FactField
+from .model import Plan
+from .ruleset import AUDIENCES, DEFAULT_PRIORITY, ID_PATTERN, OPERATORS
+from .schema import SCHEMA_BASE, SCHEMA_DIALECT, schema_for
+from .vocabulary import BANDS, INDICATORS, NEED_KINDS, STAGES
+
+_ID: Final = {"type": "string", "pattern": ID_PATTERN.pattern}
+_TEXT: Final = {"type": "string", "minLength": 1, "pattern": r"\S"}
+_DERIVED_PATTERNS: Final = {
+    rf"^stage\.({'|'.join(STAGES)})\.unmet$": "Derived: an earlier stage raised an intervention need.",
+    r"^needs\.[a-z0-9]+(-[a-z0-9]+)*$": "Derived: a need of an earlier stage was raised.",
+}
+
+
+def _header(name: str, title: str, description: str) -> dict[str, Any]:
+    return {
+        "$schema": SCHEMA_DIALECT,
+        "$id": f"{SCHEMA_BASE}{name}.schema.json",
+        "title": title,
+        "description": description,
+    }
+
+
+def _value_schema(field: FactField) -> dict[str, Any]:
+    """What one value compared with the field may be."""
+    match field.kind:
+        case "enum":
+            return {"enum": list(field.values)}
+        case "boolean":
+            return {"type": "boolean"}
+        case "string":
+            return {"type": "string"}
+        case _:
+            bounds = {
+                key: int(limit) if float(limit).is_integer() else limit
+                for key, limit in (("minimum", field.minimum), ("maximum", field.maximum))
+                if limit is not None
+            }
+            return {"type": "integer" if field.kind == "integer" else "number", **bounds}
+
+
+def _test_schema(field: FactField) -> dict[str, Any]:
+    """`path: value` or `path: {op: value, ...}` for one fact field."""
+    value = _value_schema(field)
+    ops: dict[str, Any] = {}
+    for op in OPERATORS:
+        if op == "exists":
+            ops[op] = {"type": "boolean"}
+        elif op in ("in", "not_in"):
+            ops[op] = {"type": "array", "items": value, "minItems": 1}
+        elif op in ("lt", "lte", "gt", "gte") and field.kind in ("boolean", "string"):
+            continue  # ordering a boolean or a string is an error in the loader
+        else:
+            ops[op] = value
+    return {
+        "anyOf": [
+            value,
+            {
+                "type": "object",
+                "properties": ops,
+                "additionalProperties": False,
+                "minProperties": 1,
+            },
+        ]
+    }
+
+
+def ruleset_schema() -> dict[str, Any]:
+    """JSON Schema of a ruleset file."""
+    condition_ref = {"$ref": "#/$defs/condition"}
+    group = {"type": "array", "items": condition_ref, "minItems": 1}
+    paths = {
+        path: {"description": f"{field.kind} fact", **_test_schema(field)}
+        for path, field in STATIC_FIELDS.items()
+    }
+    boolean_test = _test_schema(STATIC_FIELDS["flags.any"])
+    derived = {
+        pattern: {"description": text, **boolean_test}
+        for pattern, text in _DERIVED_PATTERNS.items()
+    }
+    need = {
+        "type": "object",
+        "description": "What the brain needs; setting catalogues say how it is delivered.",
+        "properties": {
+            "stage": {"enum": list(STAGES)},
+            "kind": {"enum": list(NEED_KINDS)},
+            "title": _TEXT,
+            "description": {"type": "string"},
+            "audience": {"type": "array", "items": {"enum": list(AUDIENCES)}, "minItems": 1},
+            "deferrable": {
+                "type": "boolean",
+                "description": "false for needs about the adults around the person or the plan",
+            },
+        },
+        "required": ["stage", "kind", "title"],
+        "additionalProperties": False,
+    }
+    return {
+        **_header(
+            "ruleset",
+            "nmt-rules ruleset",
+            "Declarative rules, stage by stage, that say what a person's brain needs.",
+        ),
+        "type": "object",
+        "properties": {
+            "ruleset": {**_ID, "description": "Name, lower-case kebab-case."},
+            "version": {**_TEXT, "description": "Quote numbers: '1.0'."},
+            "description": {"type": "string"},
+            "bands": {
+                "type": "object",
+                "description": "Inclusive 0-100 ranges covering every score once (primary ruleset only).",
+                "properties": {band: {"$ref": "#/$defs/band_range"} for band in BANDS},
+                "required": list(BANDS),
+                "additionalProperties": False,
+            },
+            "progress": {
+                "type": "object",
+                "properties": {"min_change": {"type": "integer", "minimum": 1, "maximum": 100}},
+                "required": ["min_change"],
+                "additionalProperties": False,
+            },
+            "needs": {
+                "type": "object",
+                "propertyNames": _ID,
+                "additionalProperties": {"$ref": "#/$defs/need"},
+            },
+            "stages": {
+                "type": "object",
+                "properties": {
+                    stage: {
+                        "type": "array",
+                        "items": {
+                            "$ref": f"#/$defs/{'safety_rule' if stage == 'safety' else 'rule'}"
+                        },
+                    }
+                    for stage in STAGES
+                },
+                "additionalProperties": False,
+            },
+        },
+        "required": ["ruleset", "version", "needs", "stages"],
+        "additionalProperties": False,
+        "$defs": {
+            "band_range": {
+                "type": "array",
+                "items": {"type": "integer", "minimum": 0, "maximum": 100},
+                "minItems": 2,
+                "maxItems": 2,
+            },
+            "condition": {
+                "description": "A list (all of), {all: [...]}, {any: [...]} or one `fact.path: test`.",
+                "anyOf": [
+                    group,
+                    {
+                        "type": "object",
+                        "properties": {"all": group, "any": group, **paths},
+                        "patternProperties": derived,
+                        "additionalProperties": False,
+                        "minProperties": 1,
+                        "maxProperties": 1,
+                    },
+                ],
+            },
+            "need": need,
+            "rule": _rule_schema([i for i in INDICATORS if i != "critical"]),
+            "safety_rule": _rule_schema(list(INDICATORS)),
+        },
+    }
+
+
+def _rule_schema(indicators: list[str]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {
+            "id": _ID,
+            "when": {"$ref": "#/$defs/condition"},
+            "needs": {"type": "array", "items": _ID, "minItems": 1},
+            "because": {**_TEXT, "description": "Why, in a clinician's words."},
+            "priority": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 1000,
+                "default": DEFAULT_PRIORITY,
+                "description": "Lower acts first.",
+            },
+            "indicator": {"enum": indicators},
+            "references": {"type": "array", "items": _TEXT, "minItems": 1},
+        },
+        "required": ["id", "when", "needs", "because"],
+        "additionalProperties": False,
+    }
+
+
+def catalogue_schema() -> dict[str, Any]:
+    """JSON Schema of a setting catalogue file."""
+    roles = {"type": "array", "items": {"enum": list(ROLES)}, "minItems": 1}
+    texts = {"type": "array", "items": _TEXT, "minItems": 1}
+    age = {"type": "integer", "minimum": 0, "maximum": 120}
+    item = {
+        "type": "object",
+        "description": "One way the setting meets one or more needs, for an age range.",
+        "properties": {
+            "id": _ID,
+            "meets": {**texts, "description": "Need ids from a loaded ruleset."},
+            "title": _TEXT,
+            "description": _TEXT,
+            "modality": {"enum": list(MODALITIES)},
+            "delivered_by": roles,
+            "audience": {**roles, "description": "Who the description is written for."},
+            "ages": {
+                "type": "object",
+                "properties": {"min": age, "max": age},
+                "required": ["min", "max"],
+                "additionalProperties": False,
+            },
+            "dose": {
+                "type": "object",
+                "properties": {"frequency": _TEXT, "duration": _TEXT},
+                "required": ["frequency", "duration"],
+                "additionalProperties": False,
+            },
+            "contraindications": texts,
+            "reference": _TEXT,
+        },
+        "required": [
+            "id",
+            "meets",
+            "title",
+            "description",
+            "modality",
+            "delivered_by",
+            "audience",
+            "ages",
+        ],
+        "additionalProperties": False,
+    }
+    return {
+        **_header(
+            "catalogue",
+            "nmt-rules setting catalogue",
+            "How one setting delivers the needs rulesets raise.",
+        ),
+        "type": "object",
+        "properties": {
+            "catalogue": _ID,
+            "version": {**_TEXT, "description": "Quote numbers: '1.0'."},
+            "setting": _ID,
+            "description": _TEXT,
+            "items": {"type": "array", "items": {"$ref": "#/$defs/item"}, "minItems": 1},
+        },
+        "required": ["catalogue", "version", "setting", "items"],
+        "additionalProperties": False,
+        "$defs": {"item": item},
+    }
+
+
+def plan_schema() -> dict[str, Any]:
+    """JSON Schema of a plan (the JSON contract host applications read)."""
+    return schema_for(Plan, "plan", "nmt-rules plan")
+
+
+#: Every published schema by name; files are schema/<name>.schema.json.
+SCHEMAS: Final[Mapping[str, Callable[[], dict[str, Any]]]] = {
+    "brain-map": brain_map_schema,
+    "catalogue": catalogue_schema,
+    "plan": plan_schema,
+    "ruleset": ruleset_schema,
+}
+
+
+def schema_text(name: str) -> str:
+    """A published schema as the exact text committed under schema/."""
+    return json.dumps(SCHEMAS[name](), indent=2, ensure_ascii=False) + "\n"
+
+
+def write_schemas(directory: Path) -> list[Path]:
+    """Write every schema into a directory; return the files written."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in SCHEMAS:
+        path = directory / f"{name}.schema.json"
+        path.write_text(schema_text(name), encoding="utf-8")
+        written.append(path)
+    return written
