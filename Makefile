@@ -24,9 +24,11 @@ $(STAMP): pyproject.toml $(PLUGINS)
 run: $(STAMP)
 	$(BIN)/nmt-rules recommend $(EXAMPLE)
 
+PY_DIRS := $(wildcard src tests bench plugins examples)
+
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench plugins
-	$(BIN)/ruff format --check src tests bench plugins
+	$(BIN)/ruff check $(PY_DIRS)
+	$(BIN)/ruff format --check $(PY_DIRS)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
