@@ -317,12 +317,20 @@ def _dose(node: Located, reporter: Reporter) -> Dose | None:
     return Dose(frequency, duration) if frequency and duration else None
 
 
+#: Most resolutions kept (settings x needs x ages stays far below it for real catalogues).
+_RESOLVED_LIMIT: Final = 100_000
+
+
 @attrs.frozen
 class CatalogueIndex:
     """Every loaded catalogue, indexed by setting and need for fast resolution."""
 
     catalogues: tuple[Catalogue, ...]
     _by_need: Mapping[tuple[str, str], tuple[tuple[CatalogueItem, str], ...]] = attrs.field(
+        init=False, repr=False, eq=False
+    )
+    #: Resolutions already worked out, by (setting, need, whole years): a plan reuses them.
+    _resolved: dict[tuple[str, str, int], tuple[Delivery, ...]] = attrs.field(
         init=False, repr=False, eq=False
     )
 
@@ -336,6 +344,7 @@ class CatalogueIndex:
             k: tuple(sorted(v, key=lambda p: (p[0].min_age, p[0].id))) for k, v in index.items()
         }
         object.__setattr__(self, "_by_need", frozen)
+        object.__setattr__(self, "_resolved", {})
 
     @property
     def settings(self) -> tuple[str, ...]:
@@ -344,12 +353,18 @@ class CatalogueIndex:
 
     def resolve(self, setting: str, need: str, age_years: float) -> tuple[Delivery, ...]:
         """The setting's items meeting a need whose age range includes the age."""
-        age = int(age_years)
-        return tuple(
-            item.delivery(catalogue)
-            for item, catalogue in self._by_need.get((setting, need), ())
-            if item.min_age <= age <= item.max_age
-        )
+        key = (setting, need, int(age_years))
+        found = self._resolved.get(key)
+        if found is None:
+            age = key[2]
+            found = tuple(
+                item.delivery(catalogue)
+                for item, catalogue in self._by_need.get((setting, need), ())
+                if item.min_age <= age <= item.max_age
+            )
+            if len(self._resolved) < _RESOLVED_LIMIT:
+                self._resolved[key] = found
+        return found
 
     def unmet_needs(self, needs: Iterable[str]) -> dict[str, list[CatalogueItem]]:
         """Items that meet needs outside `needs`, by need (for warnings)."""

@@ -34,6 +34,29 @@ class CompiledRule:
     derived: tuple[str, ...]  # derived fact paths it reads
     pass_index: int
     tests: tuple[tuple[FactField, dict[str, Any]], ...]  # each comparison's field and expression
+    #: Decided once here so a plan does no per-call work for it: how fired rules are ordered,
+    #: and, for a rule whose every test must hold for it to fire (no `any`), the fields it
+    #: matched with their enum names (None for a rule that needs its tests re-checked).
+    sort_key: tuple[int, str] = attrs.field(init=False, repr=False, eq=False)
+    matched_fields: tuple[tuple[str, tuple[str, ...] | None], ...] | None = attrs.field(
+        init=False, repr=False, eq=False
+    )
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "sort_key", (self.rule.priority, self.rule.qualified_id))
+        conjunctive = not _has_any(self.rule.when)
+        fields: dict[str, tuple[str, ...] | None] = {}
+        for field, _ in self.tests:
+            fields[field.path] = field.values if field.kind == "enum" else None
+        object.__setattr__(self, "matched_fields", tuple(fields.items()) if conjunctive else None)
+
+
+def _has_any(condition: Condition) -> bool:
+    if isinstance(condition, AnyOf):
+        return True
+    if isinstance(condition, AllOf):
+        return any(_has_any(c) for c in condition.children)
+    return False
 
 
 @attrs.frozen
@@ -60,6 +83,22 @@ class Program:
     fact_config: FactConfig
     derived_paths: tuple[str, ...]
     need_stages: Mapping[str, Stage]  # stage of every need
+    #: For each rule (by index), the derived paths that turn true when it fires.
+    rule_sets: tuple[tuple[str, ...], ...] = attrs.field(init=False, repr=False, eq=False)
+    #: Every derived path, false: the state before any rule fired.
+    derived_false: Mapping[str, bool] = attrs.field(init=False, repr=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        derived = set(self.derived_paths)
+        sets: list[tuple[str, ...]] = []
+        for compiled in self.rules:
+            rule = compiled.rule
+            paths = [f"needs.{ref.id}" for ref in rule.needs]
+            if any(self.needs[ref.id].kind == "intervention" for ref in rule.needs):
+                paths.append(f"stage.{rule.stage}.unmet")
+            sets.append(tuple(dict.fromkeys(p for p in paths if p in derived)))
+        object.__setattr__(self, "rule_sets", tuple(sets))
+        object.__setattr__(self, "derived_false", dict.fromkeys(self.derived_paths, False))
 
 
 def compile_rulesets(rulesets: Sequence[Ruleset], shard_capacity: int = SHARD_CAPACITY) -> Program:

@@ -17,7 +17,7 @@ import itertools
 import json
 import threading
 import weakref
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 import attrs
@@ -25,13 +25,14 @@ import durable_rules_engine as _core
 
 from .compile import CompiledRule, Program, Shard
 from .errors import EngineError
-from .vocabulary import Stage
 
 _OK: Final = 0
 _NOT_HANDLED: Final = 1  # no rule matched the fact: nothing to run
 _RESULTS: Final = {2: "observed (duplicate fact)", 3: "queued"}
 #: Actions on the session state object (e.g. of an `exists: false` rule) carry this marker.
 _STATE_MARKER: Final = '"$s":1'
+#: The fact JSON: compact, and the C encoder is used for every call.
+_dumps: Final = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
 
 
 @attrs.frozen
@@ -71,45 +72,53 @@ class Engine:
 
     def evaluate(self, facts: Mapping[str, Any]) -> Evaluation:
         """Run every pass on the facts; derived facts are added between passes."""
+        program = self.program
         current = dict(facts)
-        for path in self.program.derived_paths:
-            current[path] = False
-        fired: set[int] = set()
+        current.update(program.derived_false)
+        rule_sets = program.rule_sets
+        fired: list[int] = []
         with self._lock:
             for pass_index, sessions in enumerate(self._by_pass):
                 if pass_index:
-                    update_derived(current, self.program, fired)
+                    # Derived facts only turn true: set what the rules fired so far raise.
+                    for index in fired:
+                        for path in rule_sets[index]:
+                            current[path] = True
                 for session in sessions:
                     self._run(session, current, fired)
-        update_derived(current, self.program, fired)
-        rules = self.program.rules
-        return Evaluation(tuple(rules[i] for i in sorted(fired)), current)
+        for index in fired:
+            for path in rule_sets[index]:
+                current[path] = True
+        rules = program.rules
+        # A rule whose condition has alternatives may fire once per alternative that holds.
+        return Evaluation(tuple([rules[i] for i in sorted(set(fired))]), current)
 
     def _new_sid(self) -> str:
         return str(next(self._sessions))
 
-    def _run(self, session: _Session, facts: Mapping[str, Any], fired: set[int]) -> None:
+    def _run(self, session: _Session, facts: Mapping[str, Any], fired: list[int]) -> None:
         payload = {k: facts[k] for k in session.shard.keys if k in facts}
         payload["sid"] = session.sid
         payload["id"] = "f"
-        fact = json.dumps(payload)
+        fact = _dumps(payload)
+        handle = session.handle
         asserted = False
         try:
-            code, state = _core.assert_fact(session.handle, fact)
+            code, state = _core.assert_fact(handle, fact)
             asserted = True
-            if code not in (_OK, _NOT_HANDLED):
-                raise EngineError(
-                    f"durable-rules answered {code} ({_RESULTS.get(code, 'unknown')}) on {session.shard.name}"
-                )
             if code == _OK:
-                result = _core.start_action_for_state(session.handle, state)
+                result = _core.start_action_for_state(handle, state)
                 action = result[1] if result else None
                 while action:
                     if _STATE_MARKER not in action:
                         # action is '{"r<index>":{...}}': read the index without parsing JSON.
-                        fired.add(int(action[3 : action.index('"', 3)]))
-                    action = _core.complete_and_start_action(session.handle, state)
-            _core.retract_fact(session.handle, fact)
+                        fired.append(int(action[3 : action.index('"', 3)]))
+                    action = _core.complete_and_start_action(handle, state)
+            elif code != _NOT_HANDLED:
+                raise EngineError(
+                    f"durable-rules answered {code} ({_RESULTS.get(code, 'unknown')}) on {session.shard.name}"
+                )
+            _core.retract_fact(handle, fact)
         except Exception as exc:
             # The session may hold a half-evaluated fact: never reuse it.
             session.sid = self._new_sid()
@@ -130,19 +139,13 @@ class _Session:
     sid: str
 
 
-def update_derived(facts: dict[str, Any], program: Program, fired: set[int]) -> None:
+def update_derived(facts: dict[str, Any], program: Program, fired: Iterable[int]) -> None:
     """Set stage.*.unmet and needs.* from the rules fired so far."""
-    raised: set[str] = set()
-    unmet: set[Stage] = set()
+    facts.update(program.derived_false)
+    rule_sets = program.rule_sets
     for index in fired:
-        rule = program.rules[index].rule
-        for ref in rule.needs:
-            raised.add(ref.id)
-            if program.needs[ref.id].kind == "intervention":
-                unmet.add(rule.stage)
-    for path in program.derived_paths:
-        parts = path.split(".")
-        facts[path] = parts[1] in unmet if parts[0] == "stage" else parts[1] in raised
+        for path in rule_sets[index]:
+            facts[path] = True
 
 
 def _delete_handles(handles: list[int]) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
@@ -20,6 +19,8 @@ from .vocabulary import BANDS, DISCLAIMER, INDICATORS, STAGE_DOMAIN, STAGES, Ind
 _SEVERE: Final = BANDS.index("severe")
 SAFETY_FLOOR_RULE: Final = "nmt-rules/safety-floor"
 SAFETY_FLOOR_NEED: Final = "unanswered-safety-flag"
+
+_BAND_PATHS: Final = tuple((s, f"bands.{STAGE_DOMAIN[s]}") for s in STAGES[1:])
 
 _Reasons = dict[str, list[tuple[CompiledRule, Reason]]]
 
@@ -37,12 +38,13 @@ def build_plan(
     reasons = _reasons_by_need(evaluation.fired, facts)
     holds_stage = _Deferral(facts, reasons, program)
     age = brain_map.subject.age_years
+    resolve = catalogues.resolve if setting is not None and catalogues is not None else None
     items = []
     for need_id, rules in reasons.items():
         delivery: tuple[Delivery, ...] = ()
         note = None
-        if setting is not None and catalogues is not None:
-            delivery = catalogues.resolve(setting, need_id, age)
+        if resolve is not None:
+            delivery = resolve(setting, need_id, age)  # type: ignore[arg-type]
             if not delivery:
                 note = f"the {setting} setting has no item for this need at age {int(age)}"
         items.append(_item(need_id, rules, program, holds_stage, delivery, note))
@@ -71,13 +73,30 @@ def matched_facts(compiled: CompiledRule, facts: Mapping[str, Any]) -> dict[str,
 
 
 def _reasons_by_need(fired: Sequence[CompiledRule], facts: Mapping[str, Any]) -> _Reasons:
-    by_need: _Reasons = defaultdict(list)
-    for compiled in sorted(fired, key=lambda c: (c.rule.priority, c.rule.qualified_id)):
+    by_need: _Reasons = {}
+    for compiled in sorted(fired, key=_sort_key):
         rule = compiled.rule
-        reason = Reason(rule.qualified_id, rule.because, matched_facts(compiled, facts))
+        fields = compiled.matched_fields
+        if fields is None:
+            matched = matched_facts(compiled, facts)
+        else:
+            # Every test of a rule without `any` held, or it would not have fired.
+            matched = {}
+            for path, values in fields:
+                value = facts.get(path)
+                matched[path] = values[value] if values is not None and value is not None else value
+        reason = Reason(rule.qualified_id, rule.because, matched)
         for ref in rule.needs:
-            by_need[ref.id].append((compiled, reason))
+            entry = by_need.get(ref.id)
+            if entry is None:
+                by_need[ref.id] = [(compiled, reason)]
+            else:
+                entry.append((compiled, reason))
     return by_need
+
+
+def _sort_key(compiled: CompiledRule) -> tuple[int, str]:
+    return compiled.sort_key
 
 
 class _Deferral:
@@ -87,7 +106,7 @@ class _Deferral:
         self._facts = facts
         self._reasons = reasons
         self._program = program
-        self._severe = [s for s in STAGES[1:] if facts[f"bands.{STAGE_DOMAIN[s]}"] == _SEVERE]
+        self._severe = [s for s, path in _BAND_PATHS if facts[path] == _SEVERE]
         self._cache: dict[Stage, tuple[tuple[str, ...], str | None]] = {}
 
     def holds(self, stage: Stage) -> tuple[tuple[str, ...], str | None]:
@@ -156,7 +175,10 @@ def _item(
 
 
 def _strongest(indicators: Any) -> Indicator:
-    return min(indicators, key=INDICATORS.index, default="info")
+    return min(indicators, key=_INDICATOR_RANK.__getitem__, default="info")
+
+
+_INDICATOR_RANK: Final = {indicator: rank for rank, indicator in enumerate(INDICATORS)}
 
 
 def _safety_floor(brain_map: BrainMap, fired: Sequence[CompiledRule]) -> list[PlanItem]:
