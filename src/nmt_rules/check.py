@@ -7,6 +7,7 @@ plugin ruleset may raise the core's needs and a catalogue may meet them.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -121,10 +122,16 @@ def check_paths(paths: Sequence[Path], plugins: PluginSet | None = None) -> Chec
     return CheckReport(tuple(ordered), files)
 
 
+@functools.cache
+def _installed_core() -> Ruleset:
+    # Parsing the core ruleset costs more than checking most files: do it once per process.
+    return core_ruleset()
+
+
 def _in_play(checked: Sequence[Ruleset], plugins: PluginSet) -> list[Ruleset]:
     """The rulesets the checked ones run with: a checked file replaces an installed namesake."""
     names = {r.name for r in checked}
-    installed = [core_ruleset(), *plugins.rulesets]
+    installed = [_installed_core(), *plugins.rulesets]
     primary = [r for r in checked if r.bands is not None]
     others = [r for r in checked if r.bands is None]
     kept = [r for r in installed if r.name not in names]
