@@ -83,7 +83,7 @@ class Planner:
             brain_map = attrs.evolve(brain_map, setting=setting)
         setting = brain_map.setting
         if setting is not None:
-            self._check_setting(setting)
+            self.check_setting(setting)
         return build_plan(
             brain_map,
             self.evaluate(brain_map),
@@ -93,7 +93,8 @@ class Planner:
             self.catalogues,
         )
 
-    def _check_setting(self, setting: str) -> None:
+    def check_setting(self, setting: str) -> None:
+        """Raise UnknownSettingError unless some loaded catalogue serves the setting."""
         if setting not in self.catalogues.settings:
             failed = [f"{p.name}: {p.error}" for p in self.plugins.failed]
             raise UnknownSettingError(setting, self.catalogues.settings, failed)

@@ -12,7 +12,9 @@ from typing import Any, Final, TypeVar
 import attrs
 import click
 
+from ._files import atomic_writer
 from .api import Planner, default_planner, version
+from .batch import count_records, plan_record, read_records
 from .brainmap import load_brain_map
 from .check import check_paths
 from .errors import EngineError, NmtRulesError
@@ -92,22 +94,7 @@ def recommend(brain_map: str, setting: str | None, fmt: str, rulesets: tuple[str
 def plugins_command(fmt: str) -> None:
     """List setting plugins: version, settings, catalogue sizes, and any that failed."""
     found = load_plugins()
-    rows = [
-        {
-            "name": p.name,
-            "version": p.version,
-            "settings": list(p.settings),
-            "catalogues": [
-                {"name": c.name, "version": c.version, "setting": c.setting, "items": len(c.items)}
-                for c in p.catalogues
-            ],
-            "rulesets": [
-                {"name": r.name, "version": r.version, "rules": len(r.rules)} for r in p.rulesets
-            ],
-            "error": p.error,
-        }
-        for p in found.plugins
-    ]
+    rows = [p.summary() for p in found.plugins]
     if fmt == "json":
         click.echo(json.dumps({"plugins": rows}, indent=2))
     elif not found.plugins:
@@ -124,6 +111,57 @@ def plugins_command(fmt: str) -> None:
         )
     if found.failed:
         sys.exit(EXIT_FAILURES)
+
+
+@main.command()
+@click.argument("source", type=click.Path(exists=True))
+@click.option(
+    "--out", "-o", type=click.Path(dir_okay=False), required=True, help="JSON Lines file to write."
+)
+@click.option("--setting", "-s", help="Setting for every map (overrides each map's).")
+@_reports_errors
+def batch(source: str, out: str, setting: str | None) -> None:
+    """Plan every brain map in SOURCE (a JSON Lines file or a folder of YAML/JSON maps).
+
+    Each output line holds the record's source and its plan, or its errors by field path.
+    Bad records are reported on stderr and the rest go on; OUT is written atomically.
+    Exit 1 if any record failed.
+    """
+    planner = default_planner()
+    if setting is not None:
+        planner.check_setting(setting)
+    problems: list[str] = []
+    failed = total = 0
+    with (
+        atomic_writer(out) as handle,
+        click.progressbar(
+            read_records(source), length=count_records(source), label="planning", file=sys.stderr
+        ) as records,
+    ):
+        for record in records:
+            total += 1
+            line = plan_record(planner, record, setting)
+            for error in line.get("errors", ()):
+                path = f"{error['path']}: " if error["path"] else ""
+                problems.append(f"{line['source']}: {path}{error['message']}")
+            failed += "errors" in line
+            handle.write(json.dumps(line, ensure_ascii=False) + "\n")
+    for problem in problems:
+        click.echo(problem, err=True)
+    click.echo(f"{failed} of {total} records failed; plans written to {out}", err=True)
+    if failed:
+        sys.exit(EXIT_FAILURES)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int, help="Worker processes.")
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the HTTP JSON API and CDS Hooks service (see README)."""
+    import uvicorn  # imported here: only this command needs the server stack
+
+    uvicorn.run("nmt_rules.server:create_app", factory=True, host=host, port=port, workers=workers)
 
 
 if __name__ == "__main__":  # python -m nmt_rules.cli

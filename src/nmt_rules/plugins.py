@@ -37,6 +37,22 @@ class PluginInfo:
         """Settings this plugin's catalogues serve."""
         return tuple(sorted({c.setting for c in self.catalogues}))
 
+    def summary(self) -> dict[str, Any]:
+        """What `nmt-rules plugins --format json` and the HTTP API report for this plugin."""
+        return {
+            "name": self.name,
+            "version": self.version,
+            "settings": list(self.settings),
+            "catalogues": [
+                {"name": c.name, "version": c.version, "setting": c.setting, "items": len(c.items)}
+                for c in self.catalogues
+            ],
+            "rulesets": [
+                {"name": r.name, "version": r.version, "rules": len(r.rules)} for r in self.rulesets
+            ],
+            "error": self.error,
+        }
+
 
 @attrs.frozen
 class PluginSet:
