@@ -159,7 +159,7 @@ def load_cases(
             reporter.error((1, 1), f"cannot read file: {exc}")
         else:
             cases += _read_file(text, path, reporter, needs)
-        problems += reporter.diagnostics
+        problems += sorted(reporter.diagnostics, key=lambda d: (d.line, d.col))
     return cases, problems
 
 
@@ -357,13 +357,15 @@ def _read_item(node: Located, reporter: Reporter, needs: set[str] | None) -> Ite
 
 
 def run_case(planner: Planner, case: GoldenCase) -> CaseResult:
-    """Evaluate one case and compare the plan with what it expects."""
+    """Make the case's plan and compare it with what the case expects."""
     try:
-        evaluation = planner.evaluate(case.brain_map)
         plan = planner.plan(case.brain_map, case.setting)
     except NmtRulesError as exc:  # e.g. a setting no installed plugin provides
         return CaseResult(case, (f"could not make a plan: {exc}",), frozenset(), None)
-    fired = frozenset(c.rule.qualified_id for c in evaluation.fired)
+    # Every fired rule raises a need, so the plan's reasons name every rule that fired.
+    fired = frozenset(
+        reason for item in plan.items for reason in (item.rule, *(r.rule for r in item.also))
+    )
     failures = compare(case.expect, plan, fired)
     return CaseResult(case, tuple(failures), fired, plan)
 

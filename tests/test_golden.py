@@ -1,0 +1,173 @@
+"""Golden cases: the shipped ones pass and cover every core rule; the runner catches mistakes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from nmt_rules import Planner
+from nmt_rules.cli import main
+from nmt_rules.golden import GoldenCase, coverage, format_failure, known_needs, load_cases, run_case
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLDEN = ROOT / "tests" / "golden"
+
+
+@pytest.fixture(scope="module")
+def shipped(planner: Planner) -> list[GoldenCase]:
+    cases, problems = load_cases([GOLDEN], known_needs(planner))
+    assert problems == []
+    return cases
+
+
+def _case_ids() -> list[str]:
+    cases, _ = load_cases([GOLDEN])
+    return [f"{Path(c.file).parent.name}/{c.name}" for c in cases]
+
+
+@pytest.mark.parametrize("index", range(len(_case_ids())), ids=_case_ids())
+def test_shipped_golden_case_passes(
+    planner: Planner, shipped: list[GoldenCase], index: int
+) -> None:
+    result = run_case(planner, shipped[index])
+    assert result.passed, format_failure(result)
+
+
+def test_core_cases_fire_every_core_rule(planner: Planner) -> None:
+    cases, _ = load_cases([GOLDEN / "core"], known_needs(planner))
+    report = coverage(planner, [run_case(planner, c) for c in cases])
+    assert report.missed == ()
+    assert report.percent == 100.0
+    assert len(report.fired) == len(planner.program.rules)
+
+
+def test_every_installed_setting_has_golden_cases(
+    planner: Planner, shipped: list[GoldenCase]
+) -> None:
+    assert {c.setting for c in shipped if c.setting} >= set(planner.settings)
+    assert {Path(c.file).parent.name for c in shipped} >= {"core", *planner.settings}
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "cases.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+MAP = (
+    "{subject: {id: t, age_years: 9}, assessed_on: 2026-10-01, domains: "
+    "{sensory_integration: 25, self_regulation: 60, relational: 60, cognitive: 80}, "
+    "history: {childhood: {adversity: high}}}"
+)
+
+
+def test_a_failing_case_exits_1_with_expected_got_and_the_plan(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        f"cases:\n  - name: wrong on purpose\n    map: {MAP}\n    expect:\n"
+        "      absent: [patterned-rhythmic-activity]\n"
+        "      items: [{need: trauma-focused-therapy, status: now}]\n"
+        "      order: [trauma-focused-therapy, patterned-rhythmic-activity]\n",
+    )
+    result = CliRunner().invoke(main, ["test", str(path)])
+    assert result.exit_code == 1
+    out = result.stdout
+    assert f"FAIL {path}:2:5: wrong on purpose" in out
+    assert "absent: expected 'patterned-rhythmic-activity' not to be in the plan" in out
+    assert "item 'trauma-focused-therapy': status: expected 'now', got 'deferred'" in out
+    assert "order: expected 'trauma-focused-therapy' before 'patterned-rhythmic-activity'" in out
+    assert "plan, in order:" in out and "sensory/patterned-rhythmic-activity [now, warning]" in out
+    assert "0 passed, 1 failed" in out
+
+
+def test_a_passing_case_exits_0(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        f"cases:\n  - name: right\n    map: {MAP}\n    expect:\n"
+        "      needs: [patterned-rhythmic-activity]\n"
+        "      items: [{need: trauma-focused-therapy, status: deferred, "
+        "held_by_includes: [sensory-load-reduction]}]\n",
+    )
+    result = CliRunner().invoke(main, ["test", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "1 passed, 0 failed" in result.stdout
+
+
+def test_mistakes_in_a_case_file_are_input_errors_with_locations(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "cases:\n  - name: typos\n"
+        "    map: {subject: {id: t, age_years: 9}, assessed_on: 2026-10-01}\n"
+        "    expect:\n      needs: [patterned-rhythm]\n      colour: blue\n",
+    )
+    result = CliRunner().invoke(main, ["test", str(path)])
+    assert result.exit_code == 2
+    assert (
+        f"{path}:3:10: error: invalid brain map: domains: required field is missing"
+        in result.stderr
+    )
+    assert f"{path}:5:15: error: unknown need 'patterned-rhythm' in needs" in result.stderr
+    assert f"{path}:6:7: error: unknown key 'colour' in expect" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_an_unknown_setting_fails_the_case_not_the_run(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        f"cases:\n  - name: hospital\n    setting: hospital-ward\n    map: {MAP}\n"
+        "    expect: {now_count: 0}\n",
+    )
+    result = CliRunner().invoke(main, ["test", str(path)])
+    assert result.exit_code == 1
+    assert "could not make a plan: unknown setting 'hospital-ward'" in result.stdout
+
+
+def test_min_coverage_fails_when_cases_miss_rules(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        f"cases:\n  - name: one map\n    map: {MAP}\n    expect: {{needs: [patterned-rhythmic-activity]}}\n",
+    )
+    result = CliRunner().invoke(main, ["test", str(path), "--min-coverage", "100"])
+    assert result.exit_code == 1
+    assert (
+        "never fired: nmt-core/suicidal-ideation-same-day-response  (rulesets/core.yaml:"
+        in result.stdout
+    )
+    assert "is below --min-coverage 100" in result.stdout
+    passing = CliRunner().invoke(main, ["test", str(path), "--min-coverage", "1"])
+    assert passing.exit_code == 0
+
+
+def test_map_file_is_relative_to_the_case_file(tmp_path: Path) -> None:
+    (tmp_path / "maps").mkdir()
+    (tmp_path / "maps" / "m.yaml").write_text(
+        "subject: {id: t, age_years: 30}\nassessed_on: 2026-10-01\n"
+        "domains: {sensory_integration: 80, self_regulation: 80, relational: 80, cognitive: 80}\n"
+        "flags: [self_harm]\n",
+        encoding="utf-8",
+    )
+    path = write(
+        tmp_path,
+        "cases:\n  - name: from a file\n    map_file: maps/m.yaml\n"
+        "    expect: {first: {need: self-harm-response}, now_count: 1}\n",
+    )
+    result = CliRunner().invoke(main, ["test", str(path)])
+    assert result.exit_code == 0, result.output
+
+
+def test_without_paths_the_shipped_cases_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    result = CliRunner().invoke(main, ["test", "--coverage", "--min-coverage", "100"])
+    assert result.exit_code == 0, result.output
+    assert "coverage: 105/105 rules fired (100.0%)" in result.stdout
+
+
+def test_without_paths_and_no_tests_golden_is_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["test"])
+    assert result.exit_code == 2
+    assert "tests/golden does not exist" in result.output
