@@ -38,12 +38,14 @@ class CompiledRule:
     #: and, for a rule whose every test must hold for it to fire (no `any`), the fields it
     #: matched with their enum names (None for a rule that needs its tests re-checked).
     sort_key: tuple[int, str] = attrs.field(init=False, repr=False, eq=False)
+    qualified_id: str = attrs.field(init=False, repr=False, eq=False)
     matched_fields: tuple[tuple[str, tuple[str, ...] | None], ...] | None = attrs.field(
         init=False, repr=False, eq=False
     )
 
     def __attrs_post_init__(self) -> None:
-        object.__setattr__(self, "sort_key", (self.rule.priority, self.rule.qualified_id))
+        object.__setattr__(self, "qualified_id", self.rule.qualified_id)
+        object.__setattr__(self, "sort_key", (self.rule.priority, self.qualified_id))
         conjunctive = not _has_any(self.rule.when)
         fields: dict[str, tuple[str, ...] | None] = {}
         for field, _ in self.tests:

@@ -64,6 +64,9 @@ class Engine:
             [_Session(next(shards), shard, self._new_sid()) for shard in pass_shards]
             for pass_shards in program.passes
         ]
+        self._pass_keys = [
+            tuple(sorted({k for shard in shards for k in shard.keys})) for shards in program.passes
+        ]
         self._finalizer = weakref.finalize(self, _delete_handles, list(self._handles))
 
     def close(self) -> None:
@@ -84,8 +87,10 @@ class Engine:
                     for index in fired:
                         for path in rule_sets[index]:
                             current[path] = True
+                # One fact JSON per pass, holding the keys its handles read, encoded once.
+                fact = _dumps({k: current[k] for k in self._pass_keys[pass_index] if k in current})
                 for session in sessions:
-                    self._run(session, current, fired)
+                    self._run(session, fact, fired)
         for index in fired:
             for path in rule_sets[index]:
                 current[path] = True
@@ -96,11 +101,10 @@ class Engine:
     def _new_sid(self) -> str:
         return str(next(self._sessions))
 
-    def _run(self, session: _Session, facts: Mapping[str, Any], fired: list[int]) -> None:
-        payload = {k: facts[k] for k in session.shard.keys if k in facts}
-        payload["sid"] = session.sid
-        payload["id"] = "f"
-        fact = _dumps(payload)
+    def _run(self, session: _Session, facts_json: str, fired: list[int]) -> None:
+        # Each session has its own sid; "id" keeps durable from calling the fact a duplicate.
+        suffix = session.suffix
+        fact = facts_json[:-1] + suffix if len(facts_json) > 2 else "{" + suffix[1:]
         handle = session.handle
         asserted = False
         try:
@@ -121,7 +125,7 @@ class Engine:
             _core.retract_fact(handle, fact)
         except Exception as exc:
             # The session may hold a half-evaluated fact: never reuse it.
-            session.sid = self._new_sid()
+            session.renew(self._new_sid())
             if isinstance(exc, EngineError):
                 raise
             stage = "assert" if not asserted else "drain"
@@ -137,6 +141,15 @@ class _Session:
     handle: int
     shard: Shard
     sid: str
+    suffix: str = attrs.field(init=False)  # ',"sid":"<sid>","id":"f"}': ends the fact JSON
+
+    def __attrs_post_init__(self) -> None:
+        self.renew(self.sid)
+
+    def renew(self, sid: str) -> None:
+        """Use a new session id (after a failure left the old session in doubt)."""
+        self.sid = sid
+        self.suffix = f',"sid":"{sid}","id":"f"}}'
 
 
 def update_derived(facts: dict[str, Any], program: Program, fired: Iterable[int]) -> None:

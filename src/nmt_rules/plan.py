@@ -85,13 +85,13 @@ def _reasons_by_need(fired: Sequence[CompiledRule], facts: Mapping[str, Any]) ->
             for path, values in fields:
                 value = facts.get(path)
                 matched[path] = values[value] if values is not None and value is not None else value
-        reason = Reason(rule.qualified_id, rule.because, matched)
+        pair = (compiled, Reason(compiled.qualified_id, rule.because, matched))
         for ref in rule.needs:
             entry = by_need.get(ref.id)
             if entry is None:
-                by_need[ref.id] = [(compiled, reason)]
+                by_need[ref.id] = [pair]
             else:
-                entry.append((compiled, reason))
+                entry.append(pair)
     return by_need
 
 

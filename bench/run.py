@@ -1,0 +1,318 @@
+"""nmt-rules benchmark: every contender on the same maps and rules, in one run, as ratios.
+
+    python bench/run.py [--quick] [--sizes core,200,1000,4000] [--out bench/results.json]
+
+Prints a table per ruleset size, writes bench/results.json atomically and ends with one line
+`SUMMARY {json}`. Needs the `bench` extra for the peers: pip install -e '.[bench]'.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import contenders as c  # noqa: E402
+from maps import brain_maps  # noqa: E402
+from rulegen import program_for  # noqa: E402
+
+from nmt_rules import Planner, parse_brain_map  # noqa: E402
+from nmt_rules.plugins import load_plugins  # noqa: E402
+
+SIZES = ("core", "200", "1000", "4000")
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def rss_bytes() -> int:
+    """Resident set size of this process, from /proc/self/statm."""
+    with open("/proc/self/statm", encoding="ascii") as f:
+        return int(f.read().split()[1]) * _PAGE
+
+
+def _missing_peers() -> list[str]:
+    missing = []
+    for module in ("zen", "rule_engine"):
+        try:
+            __import__(module)
+        except ImportError:
+            missing.append(module)
+    return missing
+
+
+# Maps per size and mode; slow contenders run on a prefix (rates stay comparable).
+_MAPS = {"core": 2000, "200": 1000, "1000": 300, "4000": 100}
+_QUICK_MAPS = {"core": 300, "200": 200, "1000": 60, "4000": 20}
+_SLOW_SHARE = {"reference": 0.5, "zen": 0.5, "rule_engine": 0.05}
+_SLOW_CAP = {"rule_engine": 5}  # at most this many maps a round (about 1 s each at 4,000 rules)
+
+
+def measure(
+    contenders: Sequence[c.Contender], inputs: Sequence[c.Inputs], repeats: int
+) -> dict[str, dict[str, Any]]:
+    """Interleaved rounds: every contender runs once per round, order rotating, so noise
+    hits all alike. Per-call latencies give p50/p99; firings are checked on every call."""
+    lat: dict[str, list[int]] = {k.name: [] for k in contenders}
+    lost = dict.fromkeys(lat, 0)
+    for round_number in range(repeats):
+        order = list(contenders)
+        order = order[round_number % len(order) :] + order[: round_number % len(order)]
+        for contender in order:
+            share = _SLOW_SHARE.get(contender.name, 1.0)
+            size = max(3, int(len(inputs) * share))
+            batch = inputs[: min(size, _SLOW_CAP.get(contender.name, size))]
+            run = contender.run
+            times = lat[contender.name]
+            clock = time.perf_counter_ns
+            for item in batch:
+                start = clock()
+                got = run(item)
+                times.append(clock() - start)
+                if got != item.expected:
+                    lost[contender.name] += len(got ^ item.expected)
+    out = {}
+    for name, times in lat.items():
+        ordered = sorted(times)
+        out[name] = {
+            "maps": len(times),
+            "maps_per_s": len(times) / (sum(times) / 1e9),
+            "p50_us": ordered[len(ordered) // 2] / 1e3,
+            "p99_us": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] / 1e3,
+            "lost_firings": lost[name],
+        }
+    return out
+
+
+def memory(run: Callable[[int], None], evaluations: int, warmup: int) -> dict[str, Any]:
+    """RSS after warm-up, then after `evaluations` more end-to-end plans."""
+    run(warmup)
+    before = rss_bytes()
+    run(evaluations)
+    after = rss_bytes()
+    return {
+        "evaluations": evaluations,
+        "warmup": warmup,
+        "rss_before_mb": before / 2**20,
+        "rss_after_mb": after / 2**20,
+        "rss_growth_pct": 100.0 * (after - before) / before,
+    }
+
+
+def host_api_start(size: str, maps: int) -> subprocess.Popen[str]:
+    """Start the durable Host API run in a subprocess (it runs timer threads, has crashed)."""
+    command = [sys.executable, str(HERE / "hostapi.py"), size, str(maps), "7"]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def host_api_result(process: subprocess.Popen[str], timeout: float) -> dict[str, Any]:
+    """The Host API run's JSON line, or what went wrong."""
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        return {"error": f"timed out after {timeout:.0f} s"}
+    lines = [line for line in stdout.splitlines() if line.startswith("{")]
+    if process.returncode != 0 or not lines:
+        return {"error": f"exit {process.returncode}: {stderr.strip()[-300:]}"}
+    result: dict[str, Any] = json.loads(lines[-1])
+    return result
+
+
+def http_load_test() -> dict[str, Any]:
+    """Loopback load test of the HTTP service. There is none yet: when server.py exists,
+    start it on 127.0.0.1, post the same maps from a client pool and return maps/s, p50/p99
+    and errors in this shape."""
+    return {"applicable": False, "reason": "nmt-rules has no HTTP service yet"}
+
+
+def bench_size(size: str, quick: bool, peers: bool) -> dict[str, Any]:
+    started = time.perf_counter()
+    rulesets, program = program_for(size)
+    compiled_s = time.perf_counter() - started
+    plugins = load_plugins()
+    planner = Planner(rulesets, plugins.catalogues, plugins)
+    count = (_QUICK_MAPS if quick else _MAPS)[size]
+    maps = [parse_brain_map(d) for d in brain_maps(count)]
+    inputs = c.prepare(planner, maps)
+    contenders = [
+        c.end_to_end(planner),
+        c.engine_core(planner),
+        c.durable_core(program),
+        c.reference(program),
+    ]
+    if peers and size != "core" and c.conjunctive(rulesets):
+        contenders += [c.zen(program), c.rule_engine(program)]
+    for contender in contenders:  # warm up: first calls build caches on every side
+        for item in inputs[:5]:
+            contender.run(item)
+    results = measure(contenders, inputs, 2 if quick else 3)
+    for contender in contenders:
+        if contender.closer:
+            contender.closer()
+    evaluations = {"core": 100_000, "200": 100_000, "1000": 20_000, "4000": 5_000}[size]
+    if quick:
+        evaluations = {"core": 5_000, "200": 2_000, "1000": 500, "4000": 100}[size]
+
+    def plans(n: int) -> None:
+        for i in range(n):
+            item = inputs[i % len(inputs)]
+            planner.plan(item.brain_map, item.setting)
+
+    # The Host API runs in its own process meanwhile (RSS is per process; no timing now).
+    host_run = host_api_start(size, 20 if quick else 100)
+    mem = memory(plans, evaluations, max(200, evaluations // 20))
+    host = host_api_result(host_run, 60 if quick else 240)
+    shards = [len(p) for p in program.passes]
+    firings = statistics.mean(len(i.expected) for i in inputs)
+    planner.engine.close()
+    return {
+        "rules": len(program.rules),
+        "passes": len(program.passes),
+        "handles": sum(shards),
+        "handles_per_pass": shards,
+        "compile_s": compiled_s,
+        "maps": count,
+        "firings_per_map": firings,
+        "contenders": results,
+        "host_api": host,
+        "memory": mem,
+        "elapsed_s": time.perf_counter() - started,
+    }
+
+
+def summarise(size: str, r: dict[str, Any]) -> dict[str, Any]:
+    k = r["contenders"]
+
+    def rate(name: str) -> float | None:
+        return round(k[name]["maps_per_s"], 1) if name in k else None
+
+    host = r["host_api"]
+    lost = sum(v["lost_firings"] for v in k.values())
+    out = {
+        "rules": r["rules"],
+        "nmt_rules_maps_per_s": rate("nmt_rules"),
+        "engine_core_maps_per_s": rate("engine_core"),
+        "durable_core_maps_per_s": rate("durable_core"),
+        "reference_maps_per_s": rate("reference"),
+        "host_api_maps_per_s": round(host["maps_per_s"], 1) if "maps_per_s" in host else None,
+        "zen_maps_per_s": rate("zen"),
+        "rule_engine_maps_per_s": rate("rule_engine"),
+        "lost_firings": lost,
+        "host_api_lost_firings": host.get("lost_firings"),
+        "nmt_rules_p50_us": round(k["nmt_rules"]["p50_us"], 1),
+        "nmt_rules_p99_us": round(k["nmt_rules"]["p99_us"], 1),
+        "rss_growth_pct": round(r["memory"]["rss_growth_pct"], 2),
+        "rss_evaluations": r["memory"]["evaluations"],
+        "nmt_rules_vs_durable_core": round(
+            k["nmt_rules"]["maps_per_s"] / k["durable_core"]["maps_per_s"], 3
+        ),
+        "engine_core_vs_durable_core": round(
+            k["engine_core"]["maps_per_s"] / k["durable_core"]["maps_per_s"], 3
+        ),
+    }
+    for peer in ("zen", "rule_engine"):
+        if peer in k:
+            out[f"nmt_rules_vs_{peer}"] = round(
+                k["nmt_rules"]["maps_per_s"] / k[peer]["maps_per_s"], 2
+            )
+    return out
+
+
+def targets(summary: dict[str, dict[str, Any]]) -> dict[str, bool]:
+    checks = {"zero_lost_firings": all(s["lost_firings"] == 0 for s in summary.values())}
+    checks["nmt_rules_at_least_0.6x_durable_core"] = all(
+        s["nmt_rules_vs_durable_core"] >= 0.6 for s in summary.values()
+    )
+    for size in ("200", "1000"):
+        s = summary.get(size, {})
+        if "nmt_rules_vs_zen" in s:
+            checks[f"2x_zen_at_{size}"] = s["nmt_rules_vs_zen"] >= 2
+            checks[f"5x_rule_engine_at_{size}"] = s["nmt_rules_vs_rule_engine"] >= 5
+    if "4000" in summary:
+        checks["4000_rules_compile_and_run"] = summary["4000"]["lost_firings"] == 0
+    checks["rss_growth_under_5pct"] = all(s["rss_growth_pct"] < 5 for s in summary.values())
+    if "core" in summary:
+        checks["p99_under_2ms_core"] = summary["core"]["nmt_rules_p99_us"] < 2000
+    return checks
+
+
+def write_atomically(path: Path, data: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".results-", suffix=".json")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=2)
+        f.write("\n")
+    os.replace(temp, path)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="fewer maps and evaluations")
+    parser.add_argument("--sizes", default=",".join(SIZES))
+    parser.add_argument("--out", type=Path, default=HERE / "results.json")
+    args = parser.parse_args(argv)
+    missing = _missing_peers()
+    if missing:
+        print(
+            f"note: {', '.join(missing)} not installed; the peers are skipped. "
+            "Install them with: pip install -e '.[bench]'",
+            file=sys.stderr,
+        )
+    began = time.perf_counter()
+    sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
+    results: dict[str, Any] = {}
+    summary: dict[str, dict[str, Any]] = {}
+    for size in sizes:
+        print(f"--- ruleset {size} ---", flush=True)
+        results[size] = bench_size(size, args.quick, not missing)
+        summary[size] = summarise(size, results[size])
+        r = results[size]
+        print(
+            f"{r['rules']} rules, {r['passes']} passes, {r['handles']} handles, "
+            f"{r['firings_per_map']:.1f} firings/map, compiled in {r['compile_s']:.1f} s"
+        )
+        for name, v in r["contenders"].items():
+            print(
+                f"  {name:<13} {v['maps_per_s']:>10.0f} maps/s  p50 {v['p50_us']:>8.1f} us"
+                f"  p99 {v['p99_us']:>9.1f} us  lost {v['lost_firings']}  ({v['maps']} calls)"
+            )
+        host = r["host_api"]
+        print(f"  host_api      {json.dumps(host)}")
+        m = r["memory"]
+        print(
+            f"  memory: {m['rss_before_mb']:.1f} -> {m['rss_after_mb']:.1f} MB "
+            f"({m['rss_growth_pct']:+.2f}%) over {m['evaluations']} plans after {m['warmup']} warm-up"
+        )
+    if args.quick:
+        print("quick mode: fewer maps, and fewer than 100,000 evaluations for the memory check")
+    checks = targets(summary)
+    data = {
+        "quick": args.quick,
+        "python": sys.version.split()[0],
+        "cpus": os.cpu_count(),
+        "elapsed_s": time.perf_counter() - began,
+        "sizes": results,
+        "http": http_load_test(),
+        "summary": summary,
+        "targets": checks,
+    }
+    write_atomically(args.out, data)
+    for name, ok in checks.items():
+        print(f"target {name}: {'met' if ok else 'NOT met'}")
+    print("SUMMARY " + json.dumps({"quick": args.quick, **summary, "targets": checks}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
