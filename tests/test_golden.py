@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from nmt_rules import Planner
 from nmt_rules.cli import main
-from nmt_rules.golden import GoldenCase, coverage, format_failure, known_needs, load_cases, run_case
+from nmt_rules.golden import GoldenCase, coverage, format_failure, load_cases, run_case
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden"
@@ -17,7 +17,7 @@ GOLDEN = ROOT / "tests" / "golden"
 
 @pytest.fixture(scope="module")
 def shipped(planner: Planner) -> list[GoldenCase]:
-    cases, problems = load_cases([GOLDEN], known_needs(planner))
+    cases, problems = load_cases([GOLDEN], planner)
     assert problems == []
     return cases
 
@@ -36,7 +36,7 @@ def test_shipped_golden_case_passes(
 
 
 def test_core_cases_fire_every_core_rule(planner: Planner) -> None:
-    cases, _ = load_cases([GOLDEN / "core"], known_needs(planner))
+    cases, _ = load_cases([GOLDEN / "core"], planner)
     report = coverage(planner, [run_case(planner, c) for c in cases])
     assert report.missed == ()
     assert report.percent == 100.0
@@ -100,7 +100,9 @@ def test_mistakes_in_a_case_file_are_input_errors_with_locations(tmp_path: Path)
         tmp_path,
         "cases:\n  - name: typos\n"
         "    map: {subject: {id: t, age_years: 9}, assessed_on: 2026-10-01}\n"
-        "    expect:\n      needs: [patterned-rhythm]\n      colour: blue\n",
+        "    expect:\n      needs: [patterned-rhythm]\n      colour: blue\n"
+        "      rules_not_fired: [sensory-severe-kid]\n"
+        "      first: {need: self-harm-response, shade: red}\n",
     )
     result = CliRunner().invoke(main, ["test", str(path)])
     assert result.exit_code == 2
@@ -110,6 +112,11 @@ def test_mistakes_in_a_case_file_are_input_errors_with_locations(tmp_path: Path)
     )
     assert f"{path}:5:15: error: unknown need 'patterned-rhythm' in needs" in result.stderr
     assert f"{path}:6:7: error: unknown key 'colour' in expect" in result.stderr
+    assert (
+        f"{path}:7:25: error: unknown rule 'sensory-severe-kid' in rules_not_fired; "
+        "did you mean 'sensory-severe-child'?" in result.stderr
+    )
+    assert f"{path}:8:41: error: unknown key 'shade' in first" in result.stderr
     assert "Traceback" not in result.output
 
 

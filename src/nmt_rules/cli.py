@@ -19,7 +19,7 @@ from .brainmap import load_brain_map
 from .check import check_paths
 from .errors import EngineError, NmtRulesError
 from .explain import explain, trace_to_json, trace_to_text
-from .golden import coverage, format_failure, known_needs, load_cases, run_case
+from .golden import coverage, format_failure, load_cases, run_case
 from .plugins import ENTRY_POINT_GROUP, PLUGINS_ENV, load_plugins
 from .report import plan_to_json, plan_to_text
 from .ruleset import load_ruleset
@@ -260,7 +260,7 @@ def test_command(
             )
         paths = (DEFAULT_CASES,)
     planner = _planner_with(rulesets)
-    cases, problems = load_cases(paths, known_needs(planner))
+    cases, problems = load_cases(paths, planner)
     if problems:
         for problem in problems:
             click.echo(str(problem), err=True)

@@ -8,6 +8,7 @@ line and column instead of a test that silently passes.
 
 from __future__ import annotations
 
+import difflib
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -133,6 +134,26 @@ class Coverage:
         return 100.0 if total == 0 else 100.0 * len(self.fired) / total
 
 
+@attrs.frozen
+class Vocabulary:
+    """Need, rule and catalogue item ids a case may name; None skips that check."""
+
+    needs: frozenset[str] | None = None
+    rules: frozenset[str] | None = None
+    deliveries: frozenset[str] | None = None
+
+    @classmethod
+    def of(cls, planner: Planner) -> Vocabulary:
+        """What a planner knows: its needs (and the safety floor's), its rules by bare and
+        qualified id, and the items of its catalogues."""
+        rules = [c.rule for c in planner.program.rules]
+        return cls(
+            frozenset({*planner.program.needs, SAFETY_FLOOR_NEED}),
+            frozenset({r.id for r in rules} | {r.qualified_id for r in rules}),
+            frozenset(i.id for c in planner.catalogues.catalogues for i in c.items),
+        )
+
+
 def find_case_files(paths: Iterable[Path]) -> list[Path]:
     """Case files named, and *.yaml / *.yml under directories named."""
     out: list[Path] = []
@@ -145,10 +166,14 @@ def find_case_files(paths: Iterable[Path]) -> list[Path]:
 
 
 def load_cases(
-    paths: Iterable[Path], known_needs: Iterable[str] | None = None
+    paths: Iterable[Path], planner: Planner | None = None
 ) -> tuple[list[GoldenCase], list[Diagnostic]]:
-    """Read case files; problems come back as diagnostics with file:line:col."""
-    needs = None if known_needs is None else set(known_needs)
+    """Read case files; problems come back as diagnostics with file:line:col.
+
+    With a planner, need and rule ids are checked against its rulesets, so a typo in
+    `absent` or `rules_not_fired` is an error instead of an expectation that always holds.
+    """
+    vocabulary = Vocabulary() if planner is None else Vocabulary.of(planner)
     cases: list[GoldenCase] = []
     problems: list[Diagnostic] = []
     for path in find_case_files(paths):
@@ -158,13 +183,13 @@ def load_cases(
         except (OSError, UnicodeDecodeError) as exc:
             reporter.error((1, 1), f"cannot read file: {exc}")
         else:
-            cases += _read_file(text, path, reporter, needs)
+            cases += _read_file(text, path, reporter, vocabulary)
         problems += sorted(reporter.diagnostics, key=lambda d: (d.line, d.col))
     return cases, problems
 
 
 def _read_file(
-    text: str, path: Path, reporter: Reporter, needs: set[str] | None
+    text: str, path: Path, reporter: Reporter, vocabulary: Vocabulary
 ) -> list[GoldenCase]:
     root = load_located(text, reporter)
     if root is None:
@@ -174,14 +199,14 @@ def _read_file(
         return []
     out = []
     for node in require_list(top.get("cases"), reporter, "cases") or ():
-        case = _read_case(node, path, reporter, needs)
+        case = _read_case(node, path, reporter, vocabulary)
         if case is not None:
             out.append(case)
     return out
 
 
 def _read_case(
-    node: Located, path: Path, reporter: Reporter, needs: set[str] | None
+    node: Located, path: Path, reporter: Reporter, vocabulary: Vocabulary
 ) -> GoldenCase | None:
     fields = check_mapping(
         node,
@@ -198,7 +223,7 @@ def _read_case(
         require_string(fields["setting"], reporter, "setting") if "setting" in fields else None
     )
     brain_map = _read_map(node, fields, path, reporter)
-    expect = _read_expect(fields.get("expect"), reporter, needs)
+    expect = _read_expect(fields.get("expect"), reporter, vocabulary)
     if len(reporter.diagnostics) > before or name is None or brain_map is None or expect is None:
         return None
     return GoldenCase(name, str(path), node.line, node.col, brain_map, setting, expect)
@@ -234,28 +259,29 @@ def _read_map(
         return None
 
 
-def _need_id(node: Located, reporter: Reporter, what: str, needs: set[str] | None) -> str | None:
-    value = require_string(node, reporter, what)
-    if value is not None and needs is not None and value not in needs:
-        reporter.error(node, f"unknown need {value!r} in {what}")
+def _id(
+    node: Located, reporter: Reporter, what: str, known: frozenset[str] | None, kind: str
+) -> str | None:
+    value = require_string(node, reporter, f"each of {what}")
+    if value is not None and known is not None and value not in known:
+        hint = difflib.get_close_matches(value, sorted(known), n=1)
+        suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
+        reporter.error(node, f"unknown {kind} {value!r} in {what}{suggestion}")
         return None
     return value
 
 
 def _ids(
-    node: Located | None, reporter: Reporter, what: str, needs: set[str] | None
+    node: Located | None,
+    reporter: Reporter,
+    what: str,
+    known: frozenset[str] | None,
+    kind: str = "need",
 ) -> tuple[str, ...]:
     if node is None:
         return ()
     items = require_list(node, reporter, what) or ()
-    return tuple(v for v in (_need_id(i, reporter, what, needs) for i in items) if v)
-
-
-def _rule_ids(node: Located | None, reporter: Reporter, what: str) -> tuple[str, ...]:
-    if node is None:
-        return ()
-    items = require_list(node, reporter, what) or ()
-    return tuple(v for v in (require_string(i, reporter, f"each of {what}") for i in items) if v)
+    return tuple(v for v in (_id(i, reporter, what, known, kind) for i in items) if v)
 
 
 def _count(node: Located | None, reporter: Reporter, what: str) -> int | None:
@@ -281,7 +307,7 @@ def _choice(
 
 
 def _read_expect(
-    node: Located | None, reporter: Reporter, needs: set[str] | None
+    node: Located | None, reporter: Reporter, vocabulary: Vocabulary
 ) -> Expectations | None:
     if node is None:
         return None
@@ -299,9 +325,11 @@ def _read_expect(
         choices = {"stage": STAGES, "status": _STATUSES, "indicator": INDICATORS}
         for key, value in first_fields.items():
             if key == "need":
-                chosen = _need_id(value, reporter, "first", needs)
-            else:
+                chosen = _id(value, reporter, "first", vocabulary.needs, "need")
+            elif key in choices:  # unknown keys were reported by check_mapping
                 chosen = _choice(value, choices[key], key, reporter)
+            else:
+                continue
             if chosen is not None:
                 first[key] = chosen
     items = tuple(
@@ -309,28 +337,32 @@ def _read_expect(
         for item_node in (
             require_list(fields["items"], reporter, "items") or () if "items" in fields else ()
         )
-        if (item := _read_item(item_node, reporter, needs)) is not None
+        if (item := _read_item(item_node, reporter, vocabulary)) is not None
     )
     return Expectations(
-        needs=_ids(fields.get("needs"), reporter, "needs", needs),
-        absent=_ids(fields.get("absent"), reporter, "absent", needs),
+        needs=_ids(fields.get("needs"), reporter, "needs", vocabulary.needs),
+        absent=_ids(fields.get("absent"), reporter, "absent", vocabulary.needs),
         items=items,
         first=first,
-        order=_ids(fields.get("order"), reporter, "order", needs),
+        order=_ids(fields.get("order"), reporter, "order", vocabulary.needs),
         now_count=_count(fields.get("now_count"), reporter, "now_count"),
         deferred_count=_count(fields.get("deferred_count"), reporter, "deferred_count"),
-        rules_fired=_rule_ids(fields.get("rules_fired"), reporter, "rules_fired"),
-        rules_not_fired=_rule_ids(fields.get("rules_not_fired"), reporter, "rules_not_fired"),
+        rules_fired=_ids(
+            fields.get("rules_fired"), reporter, "rules_fired", vocabulary.rules, "rule"
+        ),
+        rules_not_fired=_ids(
+            fields.get("rules_not_fired"), reporter, "rules_not_fired", vocabulary.rules, "rule"
+        ),
     )
 
 
-def _read_item(node: Located, reporter: Reporter, needs: set[str] | None) -> ItemExpectation | None:
+def _read_item(node: Located, reporter: Reporter, vocabulary: Vocabulary) -> ItemExpectation | None:
     fields = check_mapping(
         node, reporter, "an item expectation", required=("need",), optional=_ITEM_KEYS
     )
     if fields is None or "need" not in fields:
         return None
-    need = _need_id(fields["need"], reporter, "need", needs)
+    need = _id(fields["need"], reporter, "need", vocabulary.needs, "need")
     if need is None:
         return None
     held_by = fields.get("held_by")
@@ -344,9 +376,15 @@ def _read_item(node: Located, reporter: Reporter, needs: set[str] | None) -> Ite
         status=_choice(fields.get("status"), _STATUSES, "status", reporter),
         indicator=_choice(fields.get("indicator"), INDICATORS, "indicator", reporter),
         rule=require_string(fields["rule"], reporter, "rule") if "rule" in fields else None,
-        held_by=None if held_by is None else _rule_ids(held_by, reporter, "held_by"),
-        held_by_includes=_rule_ids(fields.get("held_by_includes"), reporter, "held_by_includes"),
-        delivery_includes=_rule_ids(fields.get("delivery_includes"), reporter, "delivery_includes"),
+        held_by=None if held_by is None else _ids(held_by, reporter, "held_by", None),
+        held_by_includes=_ids(fields.get("held_by_includes"), reporter, "held_by_includes", None),
+        delivery_includes=_ids(
+            fields.get("delivery_includes"),
+            reporter,
+            "delivery_includes",
+            vocabulary.deliveries,
+            "catalogue item",
+        ),
         no_delivery=no_delivery.value
         if no_delivery is not None and isinstance(no_delivery.value, bool)
         else None,
@@ -485,8 +523,3 @@ def format_failure(result: CaseResult) -> str:
         lines.append("  plan, in order:")
         lines += [f"    {line}" for line in plan_lines]
     return "\n".join(lines)
-
-
-def known_needs(planner: Planner) -> set[str]:
-    """Need ids a case may name: every need of the rulesets in play, and the safety floor's."""
-    return {*planner.program.needs, SAFETY_FLOOR_NEED}
