@@ -70,28 +70,37 @@ class Planner:
         """Settings some loaded catalogue serves."""
         return self.catalogues.settings
 
-    def evaluate(self, brain_map: BrainMap) -> Evaluation:
-        """Facts and fired rules of one brain map (what `explain` shows)."""
-        return self.engine.evaluate(to_facts(brain_map, self.program.fact_config))
+    def evaluate(
+        self, brain_map: BrainMap | Mapping[str, Any], setting: str | None = None
+    ) -> Evaluation:
+        """Facts and fired rules of one brain map, before any plan is built."""
+        return self.plan_and_evaluation(brain_map, setting)[1]
 
     def plan(self, brain_map: BrainMap | Mapping[str, Any], setting: str | None = None) -> Plan:
         """The sequenced, explained plan for one brain map."""
+        return self.plan_and_evaluation(brain_map, setting)[0]
+
+    def plan_and_evaluation(
+        self, brain_map: BrainMap | Mapping[str, Any], setting: str | None = None
+    ) -> tuple[Plan, Evaluation]:
+        """The plan and the evaluation it was built from (what `explain` shows)."""
         if not isinstance(brain_map, BrainMap):
             brain_map = parse_brain_map(brain_map)
         if setting is not None and setting != brain_map.setting:
             # Rules may test `setting`, so the requested one must reach the facts too.
             brain_map = attrs.evolve(brain_map, setting=setting)
-        setting = brain_map.setting
-        if setting is not None:
-            self.check_setting(setting)
-        return build_plan(
+        if brain_map.setting is not None:
+            self.check_setting(brain_map.setting)
+        evaluation = self.engine.evaluate(to_facts(brain_map, self.program.fact_config))
+        plan = build_plan(
             brain_map,
-            self.evaluate(brain_map),
+            evaluation,
             self.program,
             self.provenance,
-            setting,
+            brain_map.setting,
             self.catalogues,
         )
+        return plan, evaluation
 
     def check_setting(self, setting: str) -> None:
         """Raise UnknownSettingError unless some loaded catalogue serves the setting."""

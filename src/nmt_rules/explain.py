@@ -13,8 +13,6 @@ import textwrap
 from collections.abc import Mapping
 from typing import Any
 
-import attrs
-
 from .api import Planner
 from .facts import decode_facts
 from .model import BrainMap
@@ -24,11 +22,7 @@ from .vocabulary import STAGES, Stage
 
 def explain(planner: Planner, brain_map: BrainMap, setting: str | None = None) -> dict[str, Any]:
     """The trace as plain data (what `--format json` prints)."""
-    if setting is not None:  # the setting is a fact too: rules may test it
-        planner.check_setting(setting)
-        brain_map = attrs.evolve(brain_map, setting=setting)
-    evaluation = planner.evaluate(brain_map)
-    plan = planner.plan(brain_map)
+    plan, evaluation = planner.plan_and_evaluation(brain_map, setting)
     program = planner.program
     derived = set(program.derived_paths)
     facts = decode_facts(
