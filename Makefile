@@ -10,7 +10,7 @@ PLUGINS := $(wildcard plugins/*/pyproject.toml)
 STAMP := $(VENV)/.installed
 EXAMPLE ?= examples/child-school.yaml
 
-.PHONY: run test lint typecheck unit bench clean
+.PHONY: run test lint typecheck unit check bench clean
 
 $(STAMP): pyproject.toml $(PLUGINS)
 	@if [ -z "$(PYTHON)" ]; then \
@@ -37,6 +37,11 @@ unit: $(STAMP)
 	$(BIN)/pytest -q
 
 test: lint typecheck unit
+
+# What a program designer runs after editing YAML: validate, lint, golden cases, coverage.
+check: $(STAMP)
+	$(BIN)/nmt-rules check rulesets plugins
+	$(BIN)/nmt-rules test --coverage --min-coverage 100
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py $(if $(QUICK),--quick,)
