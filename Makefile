@@ -13,7 +13,7 @@ EXAMPLE ?= examples/child-school.yaml
 .PHONY: run test lint typecheck unit check bench clean
 
 $(STAMP): pyproject.toml $(PLUGINS)
-	@if [ -z "$(PYTHON)" ]; then \
+	@if [ -z "$(PYTHON)" ] || ! $(PYTHON) -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] < (3, 13))'; then \
 		echo "error: nmt-rules needs Python 3.11 or 3.12 (durable-rules does not import on 3.13+)." >&2; \
 		echo "Install one, or run: make PYTHON=/path/to/python3.12 ..." >&2; exit 2; fi
 	$(PYTHON) -m venv $(VENV)
