@@ -9,7 +9,7 @@ what the core ruleset finds the brain needs, and may add rules of its own.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from importlib.abc import Traversable
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 import pluggy
