@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
 
 import attrs
 import yaml
 
-from .errors import Diagnostic
+from .errors import Diagnostic, RulesetError
 
 
 @attrs.frozen
@@ -174,3 +175,28 @@ def require_list(node: Located | None, reporter: Reporter, what: str) -> list[Lo
         reporter.error(node, f"{what} must be a non-empty list, got {describe(node.value)}")
         return None
     return list(node.value)
+
+
+T = TypeVar("T")
+
+
+def read_source(path: str | Path, error: type[RulesetError]) -> str:
+    """A YAML file's text; an unreadable file is one diagnostic at 1:1."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error([Diagnostic(str(path), 1, 1, "error", f"cannot read file: {exc}")]) from None
+
+
+def parse_clean(
+    text: str,
+    file: str,
+    read: Callable[[str, Reporter], T | None],
+    error: type[RulesetError],
+) -> T:
+    """Run a collecting reader; raise `error` with every error unless the result is clean."""
+    reporter = Reporter(file)
+    result = read(text, reporter)
+    if result is None or reporter.has_errors:
+        raise error([d for d in reporter.diagnostics if d.level == "error"])
+    return result

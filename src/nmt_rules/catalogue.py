@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -16,6 +17,8 @@ from ._yaml import (
     check_mapping,
     describe,
     load_located,
+    parse_clean,
+    read_source,
     require_list,
     require_string,
 )
@@ -106,23 +109,12 @@ class Catalogue:
 
 def load_catalogue(path: str | Path, plugin: str = "?") -> Catalogue:
     """Read and validate a catalogue file; raise CatalogueError listing every problem."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CatalogueError(
-            [Diagnostic(str(path), 1, 1, "error", f"cannot read file: {exc}")]
-        ) from None
-    return parse_catalogue(text, str(path), plugin)
+    return parse_catalogue(read_source(path, CatalogueError), str(path), plugin)
 
 
 def parse_catalogue(text: str, file: str, plugin: str = "?") -> Catalogue:
     """Validate catalogue text; raise CatalogueError unless it is clean (warnings allowed)."""
-    reporter = Reporter(file)
-    catalogue = read_catalogue(text, reporter, plugin)
-    if catalogue is None or reporter.has_errors:
-        raise CatalogueError([d for d in reporter.diagnostics if d.level == "error"])
-    return catalogue
+    return parse_clean(text, file, functools.partial(read_catalogue, plugin=plugin), CatalogueError)
 
 
 def read_catalogue(text: str, reporter: Reporter, plugin: str = "?") -> Catalogue | None:

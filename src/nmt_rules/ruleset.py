@@ -7,6 +7,7 @@ silently and answers unknown keys with bare numbers, so every check happens here
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import re
 from collections.abc import Iterable, Mapping
@@ -22,10 +23,12 @@ from ._yaml import (
     check_mapping,
     describe,
     load_located,
+    parse_clean,
+    read_source,
     require_list,
     require_string,
 )
-from .errors import Diagnostic, RulesetError
+from .errors import RulesetError
 from .facts import DEFAULT_BANDS, FactField, all_paths, fact_field
 from .vocabulary import BANDS, INDICATORS, NEED_KINDS, STAGES, Band, Indicator, NeedKind, Stage
 
@@ -161,12 +164,7 @@ class Ruleset:
 
 def load_ruleset(path: str | Path, origin: str = "core") -> Ruleset:
     """Read and validate a ruleset file; raise RulesetError listing every problem."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RulesetError([_diag(str(path), f"cannot read file: {exc}")]) from None
-    return parse_ruleset(text, str(path), origin)
+    return parse_ruleset(read_source(path, RulesetError), str(path), origin)
 
 
 def core_ruleset() -> Ruleset:
@@ -177,11 +175,7 @@ def core_ruleset() -> Ruleset:
 
 def parse_ruleset(text: str, file: str, origin: str = "core") -> Ruleset:
     """Validate ruleset text; raise RulesetError unless it is clean (warnings allowed)."""
-    reporter = Reporter(file)
-    ruleset = read_ruleset(text, reporter, origin)
-    if ruleset is None or reporter.has_errors:
-        raise RulesetError([d for d in reporter.diagnostics if d.level == "error"])
-    return ruleset
+    return parse_clean(text, file, functools.partial(read_ruleset, origin=origin), RulesetError)
 
 
 def read_ruleset(text: str, reporter: Reporter, origin: str = "core") -> Ruleset | None:
@@ -227,10 +221,6 @@ def read_ruleset(text: str, reporter: Reporter, origin: str = "core") -> Ruleset
         sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
         origin=origin,
     )
-
-
-def _diag(file: str, message: str) -> Diagnostic:
-    return Diagnostic(file, 1, 1, "error", message)
 
 
 def _loc(reporter: Reporter, node: Located) -> Location:
