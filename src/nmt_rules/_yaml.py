@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -200,3 +200,20 @@ def parse_clean(
     if result is None or reporter.has_errors:
         raise error([d for d in reporter.diagnostics if d.level == "error"])
     return result
+
+
+C = TypeVar("C", bound=str)
+
+
+def require_choice(
+    node: Located | None, choices: Sequence[C], what: str, reporter: Reporter
+) -> C | None:
+    """One of a fixed vocabulary, or an error listing it."""
+    if node is None:
+        return None
+    if node.value not in choices:
+        listed = ", ".join(choices)
+        reporter.error(node, f"{what} must be one of {listed}; got {describe(node.value)}")
+        return None
+    chosen: C = node.value
+    return chosen

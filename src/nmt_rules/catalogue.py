@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Final
 
@@ -19,6 +19,7 @@ from ._yaml import (
     load_located,
     parse_clean,
     read_source,
+    require_choice,
     require_list,
     require_string,
 )
@@ -196,7 +197,7 @@ def _read_item(node: Located, reporter: Reporter) -> CatalogueItem | None:
     meets = _strings(fields.get("meets"), reporter, "meets")
     title = require_string(fields.get("title"), reporter, "title")
     description = require_string(fields.get("description"), reporter, "description")
-    modality = _one_of(fields.get("modality"), MODALITIES, "modality", reporter)
+    modality = require_choice(fields.get("modality"), MODALITIES, "modality", reporter)
     delivered_by = _roles(fields.get("delivered_by"), reporter, "delivered_by")
     audience = _roles(fields.get("audience"), reporter, "audience")
     ages = _ages(fields.get("ages"), reporter)
@@ -258,24 +259,11 @@ def _strings(node: Located | None, reporter: Reporter, what: str) -> tuple[str, 
     return None if None in values else tuple(v for v in values if v is not None)
 
 
-def _one_of(
-    node: Located | None, choices: Sequence[str], what: str, reporter: Reporter
-) -> str | None:
-    if node is None:
-        return None
-    if node.value not in choices:
-        reporter.error(
-            node, f"{what} must be one of {', '.join(choices)}; got {describe(node.value)}"
-        )
-        return None
-    return str(node.value)
-
-
 def _roles(node: Located | None, reporter: Reporter, what: str) -> tuple[str, ...] | None:
     items = require_list(node, reporter, what)
     if items is None:
         return None
-    roles = [_one_of(i, ROLES, what, reporter) for i in items]
+    roles = [require_choice(i, ROLES, what, reporter) for i in items]
     return None if None in roles else tuple(r for r in roles if r is not None)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 import itertools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Final
 
@@ -23,6 +23,7 @@ from ._yaml import (
     check_mapping,
     describe,
     load_located,
+    require_choice,
     require_list,
     require_string,
 )
@@ -293,19 +294,6 @@ def _count(node: Located | None, reporter: Reporter, what: str) -> int | None:
     return node.value
 
 
-def _choice(
-    node: Located | None, choices: Sequence[str], what: str, reporter: Reporter
-) -> str | None:
-    if node is None:
-        return None
-    if node.value not in choices:
-        reporter.error(
-            node, f"{what} must be one of {', '.join(choices)}; got {describe(node.value)}"
-        )
-        return None
-    return str(node.value)
-
-
 def _read_expect(
     node: Located | None, reporter: Reporter, vocabulary: Vocabulary
 ) -> Expectations | None:
@@ -327,7 +315,7 @@ def _read_expect(
             if key == "need":
                 chosen = _id(value, reporter, "first", vocabulary.needs, "need")
             elif key in choices:  # unknown keys were reported by check_mapping
-                chosen = _choice(value, choices[key], key, reporter)
+                chosen = require_choice(value, choices[key], key, reporter)
             else:
                 continue
             if chosen is not None:
@@ -373,8 +361,8 @@ def _read_item(node: Located, reporter: Reporter, vocabulary: Vocabulary) -> Ite
         )
     return ItemExpectation(
         need=need,
-        status=_choice(fields.get("status"), _STATUSES, "status", reporter),
-        indicator=_choice(fields.get("indicator"), INDICATORS, "indicator", reporter),
+        status=require_choice(fields.get("status"), _STATUSES, "status", reporter),
+        indicator=require_choice(fields.get("indicator"), INDICATORS, "indicator", reporter),
         rule=require_string(fields["rule"], reporter, "rule") if "rule" in fields else None,
         held_by=None if held_by is None else _ids(held_by, reporter, "held_by", None),
         held_by_includes=_ids(fields.get("held_by_includes"), reporter, "held_by_includes", None),

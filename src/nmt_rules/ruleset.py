@@ -25,6 +25,7 @@ from ._yaml import (
     load_located,
     parse_clean,
     read_source,
+    require_choice,
     require_list,
     require_string,
 )
@@ -311,8 +312,8 @@ def _read_needs(node: Located | None, reporter: Reporter) -> dict[str, Need]:
         )
         if fields is None:
             continue
-        stage = _choice(fields.get("stage"), STAGES, "stage", reporter)
-        kind = _choice(fields.get("kind"), NEED_KINDS, "kind", reporter)
+        stage = require_choice(fields.get("stage"), STAGES, "stage", reporter)
+        kind = require_choice(fields.get("kind"), NEED_KINDS, "kind", reporter)
         if stage and kind and (stage == "safety") != (kind == "safety"):
             reporter.error(
                 fields["kind"],
@@ -346,17 +347,6 @@ def _read_needs(node: Located | None, reporter: Reporter) -> dict[str, Need]:
     return needs
 
 
-def _choice(node: Located | None, choices: tuple[Any, ...], what: str, reporter: Reporter) -> Any:
-    if node is None:
-        return None
-    if node.value not in choices:
-        reporter.error(
-            node, f"{what} must be one of {', '.join(choices)}; got {describe(node.value)}"
-        )
-        return None
-    return node.value
-
-
 def _string_list(
     node: Located | None, choices: tuple[str, ...], what: str, reporter: Reporter
 ) -> list[str]:
@@ -365,7 +355,7 @@ def _string_list(
     items = require_list(node, reporter, what)
     out: list[str] = []
     for item in items or ():
-        if _choice(item, choices, what, reporter) is not None:
+        if require_choice(item, choices, what, reporter) is not None:
             out.append(item.value)
     return out
 
@@ -439,7 +429,7 @@ def _read_rule(
             priority = value
     indicator: Indicator = "critical" if stage == "safety" else "info"
     if "indicator" in fields:
-        chosen = _choice(fields["indicator"], INDICATORS, "indicator", reporter)
+        chosen = require_choice(fields["indicator"], INDICATORS, "indicator", reporter)
         if chosen == "critical" and stage != "safety":
             reporter.error(
                 fields["indicator"], "only safety rules are critical; use warning or info"
