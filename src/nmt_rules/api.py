@@ -50,13 +50,26 @@ class Planner:
         self.program: Program = compile_rulesets(rulesets)
         self.engine = Engine(self.program)
         self.catalogues = CatalogueIndex(tuple(catalogues))
-        self.provenance = Provenance(
+        self._provenance = {
+            setting: self._provenance_for(setting) for setting in (None, *self.catalogues.settings)
+        }
+
+    def _provenance_for(self, setting: str | None) -> Provenance:
+        """What shapes a plan for a setting: every ruleset, and that setting's catalogues and
+        the plugins that supplied them or a ruleset."""
+        catalogues = [c for c in self.catalogues.catalogues if c.setting == setting]
+        shaping = {c.plugin for c in catalogues} | {r.origin for r in self.program.rulesets}
+        return Provenance(
             nmt_rules_version=version(),
-            rulesets=tuple(RulesetRef(r.name, r.version, r.sha256, r.origin) for r in rulesets),
+            rulesets=tuple(
+                RulesetRef(r.name, r.version, r.sha256, r.origin) for r in self.program.rulesets
+            ),
             catalogues=tuple(
                 CatalogueRef(c.name, c.version, c.setting, c.sha256, c.plugin) for c in catalogues
             ),
-            plugins=tuple(PluginRef(p.name, p.version) for p in self.plugins.loaded),
+            plugins=tuple(
+                PluginRef(p.name, p.version) for p in self.plugins.loaded if p.name in shaping
+            ),
         )
 
     @classmethod
@@ -96,7 +109,7 @@ class Planner:
             brain_map,
             evaluation,
             self.program,
-            self.provenance,
+            self._provenance[brain_map.setting],
             brain_map.setting,
             self.catalogues,
         )

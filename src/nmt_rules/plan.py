@@ -8,21 +8,21 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+import attrs
+
 from ._convert import converter
 from .catalogue import CatalogueIndex
 from .compile import CompiledRule, Program
 from .engine import Evaluation
 from .model import BrainMap, Delivery, Plan, PlanItem, Provenance, Reason
 from .reference import holds
-from .vocabulary import BANDS, DISCLAIMER, INDICATORS, STAGE_DOMAIN, STAGES, Indicator, Stage
+from .vocabulary import BANDS, DISCLAIMER, INDICATORS, STAGE_DOMAIN, STAGES, Stage
 
 _SEVERE: Final = BANDS.index("severe")
 SAFETY_FLOOR_RULE: Final = "nmt-rules/safety-floor"
 SAFETY_FLOOR_NEED: Final = "unanswered-safety-flag"
 
 _BAND_PATHS: Final = tuple((s, f"bands.{STAGE_DOMAIN[s]}") for s in STAGES[1:])
-
-_Reasons = dict[str, list[tuple[CompiledRule, Reason]]]
 
 
 def build_plan(
@@ -35,22 +35,47 @@ def build_plan(
 ) -> Plan:
     """The plan for one evaluated brain map."""
     facts = evaluation.facts
-    reasons = _reasons_by_need(evaluation.fired, facts)
-    holds_stage = _Deferral(facts, reasons, program)
+    groups = _reasons_by_need(evaluation.fired, facts)
+    deferral = _Deferral(facts, groups, program)
     age = brain_map.subject.age_years
     resolve = catalogues.resolve if setting is not None and catalogues is not None else None
-    items = []
-    for need_id, rules in reasons.items():
+    keyed: list[tuple[tuple[int, int, int, str], PlanItem]] = []
+    for need_id, group in groups.items():
+        need = program.needs[need_id]
+        item_id, stage_index = program.need_items[need_id]
+        held_by, released_when = deferral.holds(need.stage) if need.deferrable else _NOT_HELD
         delivery: tuple[Delivery, ...] = ()
         note = None
         if resolve is not None:
             delivery = resolve(setting, need_id, age)  # type: ignore[arg-type]
             if not delivery:
                 note = f"the {setting} setting has no item for this need at age {int(age)}"
-        items.append(_item(need_id, rules, program, holds_stage, delivery, note))
-    items += _safety_floor(brain_map, evaluation.fired)
-    priority = {need: rules[0][0].rule.priority for need, rules in reasons.items()}
-    items.sort(key=lambda item: _order(item, priority))
+        first = group.reasons[0]
+        item = PlanItem(
+            id=item_id,
+            stage=need.stage,
+            status="deferred" if held_by else "now",
+            indicator="critical" if stage_index == 0 else INDICATORS[group.rank],
+            need=need_id,
+            kind=need.kind,
+            title=need.title,
+            description=need.description,
+            audience=need.audience,
+            because=first.because,
+            rule=first.rule,
+            matched=first.matched,
+            also=tuple(group.reasons[1:]),
+            held_by=held_by,
+            released_when=released_when,
+            delivery=delivery,
+            delivery_note=note,
+        )
+        # Safety first; then what to do now, lowest stage first; then what waits. Within a
+        # stage the most urgent rule's priority decides, then the id, so the order is stable.
+        order = 0 if stage_index == 0 else 2 if held_by else 1
+        keyed.append(((order, stage_index, group.priority, item_id), item))
+    keyed.sort(key=_first)
+    items = _safety_floor(brain_map, evaluation.fired) + [item for _, item in keyed]
     return Plan(
         plan_id=_plan_id(brain_map, setting, provenance),
         subject_id=brain_map.subject.id,
@@ -60,6 +85,13 @@ def build_plan(
         provenance=provenance,
         disclaimer=DISCLAIMER,
     )
+
+
+_NOT_HELD: Final[tuple[tuple[str, ...], None]] = ((), None)
+
+
+def _first(pair: tuple[tuple[int, int, int, str], PlanItem]) -> tuple[int, int, int, str]:
+    return pair[0]
 
 
 def matched_facts(compiled: CompiledRule, facts: Mapping[str, Any]) -> dict[str, Any]:
@@ -72,8 +104,17 @@ def matched_facts(compiled: CompiledRule, facts: Mapping[str, Any]) -> dict[str,
     return out
 
 
-def _reasons_by_need(fired: Sequence[CompiledRule], facts: Mapping[str, Any]) -> _Reasons:
-    by_need: _Reasons = {}
+@attrs.define
+class _Group:
+    """The reasons one need was raised, most urgent first, with its strongest indicator."""
+
+    reasons: list[Reason]
+    priority: int
+    rank: int  # index into INDICATORS: lower is stronger
+
+
+def _reasons_by_need(fired: Sequence[CompiledRule], facts: Mapping[str, Any]) -> dict[str, _Group]:
+    by_need: dict[str, _Group] = {}
     for compiled in sorted(fired, key=_sort_key):
         rule = compiled.rule
         fields = compiled.matched_fields
@@ -85,13 +126,15 @@ def _reasons_by_need(fired: Sequence[CompiledRule], facts: Mapping[str, Any]) ->
             for path, values in fields:
                 value = facts.get(path)
                 matched[path] = values[value] if values is not None and value is not None else value
-        pair = (compiled, Reason(compiled.qualified_id, rule.because, matched))
+        reason = Reason(compiled.qualified_id, rule.because, matched)
+        rank = _INDICATOR_RANK[rule.indicator]
         for ref in rule.needs:
-            entry = by_need.get(ref.id)
-            if entry is None:
-                by_need[ref.id] = [pair]
+            group = by_need.get(ref.id)
+            if group is None:
+                by_need[ref.id] = _Group([reason], rule.priority, rank)
             else:
-                entry.append(pair)
+                group.reasons.append(reason)
+                group.rank = min(group.rank, rank)
     return by_need
 
 
@@ -102,7 +145,9 @@ def _sort_key(compiled: CompiledRule) -> tuple[int, str]:
 class _Deferral:
     """Which lower stages hold each stage, worked out once per plan."""
 
-    def __init__(self, facts: Mapping[str, Any], reasons: _Reasons, program: Program) -> None:
+    def __init__(
+        self, facts: Mapping[str, Any], reasons: Mapping[str, _Group], program: Program
+    ) -> None:
         self._facts = facts
         self._reasons = reasons
         self._program = program
@@ -137,45 +182,6 @@ class _Deferral:
                 f"{domain.replace('_', ' ')} rises out of the severe band (above {severe_top}; now {score})"
             )
         return tuple(held_by), " and ".join(releases)
-
-
-def _item(
-    need_id: str,
-    rules: list[tuple[CompiledRule, Reason]],
-    program: Program,
-    deferral: _Deferral,
-    delivery: tuple[Delivery, ...],
-    delivery_note: str | None,
-) -> PlanItem:
-    need = program.needs[need_id]
-    first = rules[0][1]
-    indicator: Indicator = (
-        "critical" if need.stage == "safety" else _strongest(c.rule.indicator for c, _ in rules)
-    )
-    held_by, released_when = deferral.holds(need.stage) if need.deferrable else ((), None)
-    return PlanItem(
-        id=f"{need.stage}/{need.id}",
-        stage=need.stage,
-        status="deferred" if held_by else "now",
-        indicator=indicator,
-        need=need.id,
-        kind=need.kind,
-        title=need.title,
-        description=need.description,
-        audience=need.audience,
-        because=first.because,
-        rule=first.rule,
-        matched=first.matched,
-        also=tuple(reason for _, reason in rules[1:]),
-        held_by=held_by,
-        released_when=released_when,
-        delivery=delivery,
-        delivery_note=delivery_note,
-    )
-
-
-def _strongest(indicators: Any) -> Indicator:
-    return min(indicators, key=_INDICATOR_RANK.__getitem__, default="info")
 
 
 _INDICATOR_RANK: Final = {indicator: rank for rank, indicator in enumerate(INDICATORS)}
@@ -216,17 +222,11 @@ def _safety_floor(brain_map: BrainMap, fired: Sequence[CompiledRule]) -> list[Pl
     ]
 
 
-def _order(item: PlanItem, priority: Mapping[str, int]) -> tuple[int, int, int, str]:
-    """Safety first; then what to do now, lowest stage first; then what waits. Within a
-    stage, the most urgent rule's priority decides, then the id, so the order is stable."""
-    group = 0 if item.stage == "safety" else 2 if item.status == "deferred" else 1
-    return (group, STAGES.index(item.stage), priority.get(item.need, 0), item.id)
-
-
 def _plan_id(brain_map: BrainMap, setting: str | None, provenance: Provenance) -> str:
-    """Same map, setting, rulesets and catalogues: same id. A hash, so no data leaks out."""
-    payload = [converter.unstructure(brain_map), setting, _provenance_digest(provenance)]
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+    """Same map, setting, rulesets and catalogues: same id. A hash, so no data leaks out.
+    The attrs repr of the (frozen, fully typed) map is canonical and far cheaper than JSON."""
+    payload = f"{brain_map!r}|{setting}|{_provenance_digest(provenance)}"
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
 @functools.lru_cache(maxsize=16)
