@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from nmt_rules import Planner, core_ruleset, parse_brain_map
+from nmt_rules import EngineError, Planner, core_ruleset, parse_brain_map
 from nmt_rules.compile import compile_rulesets
 from nmt_rules.engine import Engine
 from nmt_rules.facts import to_facts
@@ -152,3 +152,19 @@ def test_many_engines_can_live_and_die_side_by_side() -> None:
         temporary = Engine(program)
         assert _firings(temporary, data)[0] == expected
         temporary.close()
+
+
+def test_an_unexpected_durable_answer_is_an_error_and_the_session_is_renewed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import nmt_rules.engine as engine_module
+
+    engine = Engine(compile_rulesets([core_ruleset()]))
+    data = make_map(sensory=20)
+    expected, _ = _firings(engine, data)
+    real_assert = engine_module._core.assert_fact
+    monkeypatch.setattr(engine_module._core, "assert_fact", lambda handle, fact: (2, 1))
+    with pytest.raises(EngineError, match=r"answered 2 \(observed"):
+        _firings(engine, data)
+    monkeypatch.setattr(engine_module._core, "assert_fact", real_assert)
+    assert _firings(engine, data)[0] == expected

@@ -122,7 +122,12 @@ class Engine:
                 raise EngineError(
                     f"durable-rules answered {code} ({_RESULTS.get(code, 'unknown')}) on {session.shard.name}"
                 )
-            _core.retract_fact(handle, fact)
+            retracted, _ = _core.retract_fact(handle, fact)
+            if retracted not in (_OK, _NOT_HANDLED):
+                # A fact left behind would match again in the next evaluation.
+                raise EngineError(
+                    f"durable-rules answered {retracted} to a retraction on {session.shard.name}"
+                )
         except Exception as exc:
             # The session may hold a half-evaluated fact: never reuse it.
             session.renew(self._new_sid())
