@@ -44,6 +44,7 @@ check: $(STAMP)
 	$(BIN)/nmt-rules test --coverage --min-coverage 100
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/run.py $(if $(QUICK),--quick,)
 
 clean:

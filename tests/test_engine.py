@@ -5,6 +5,7 @@ from __future__ import annotations
 import concurrent.futures
 from typing import Any
 
+import durable_rules_engine
 import pytest
 from hypothesis import HealthCheck, given, settings
 
@@ -157,14 +158,12 @@ def test_many_engines_can_live_and_die_side_by_side() -> None:
 def test_an_unexpected_durable_answer_is_an_error_and_the_session_is_renewed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import nmt_rules.engine as engine_module
-
     engine = Engine(compile_rulesets([core_ruleset()]))
     data = make_map(sensory=20)
     expected, _ = _firings(engine, data)
-    real_assert = engine_module._core.assert_fact
-    monkeypatch.setattr(engine_module._core, "assert_fact", lambda handle, fact: (2, 1))
+    real_assert = durable_rules_engine.assert_fact
+    monkeypatch.setattr(durable_rules_engine, "assert_fact", lambda handle, fact: (2, 1))
     with pytest.raises(EngineError, match=r"answered 2 \(observed"):
         _firings(engine, data)
-    monkeypatch.setattr(engine_module._core, "assert_fact", real_assert)
+    monkeypatch.setattr(durable_rules_engine, "assert_fact", real_assert)
     assert _firings(engine, data)[0] == expected
