@@ -9,13 +9,17 @@ Prints a table per ruleset size, writes bench/results.json atomically and ends w
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -129,11 +133,97 @@ def host_api_result(process: subprocess.Popen[str], timeout: float) -> dict[str,
     return result
 
 
-def http_load_test() -> dict[str, Any]:
-    """Loopback load test of the HTTP service. There is none yet: when server.py exists,
-    start it on 127.0.0.1, post the same maps from a client pool and return maps/s, p50/p99
-    and errors in this shape."""
-    return {"applicable": False, "reason": "nmt-rules has no HTTP service yet"}
+def http_load_test(quick: bool) -> dict[str, Any]:
+    """Loopback load test of `nmt-rules serve`: clients post the benchmark's maps over
+    keep-alive connections for a bounded number of requests and seconds, then stop."""
+    requests = 400 if quick else 4000
+    deadline_s = 10.0 if quick else 30.0
+    clients = 4
+    bodies = [json.dumps(m).encode() for m in brain_maps(200)]
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "nmt_rules.cli", "serve", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        if not _wait_for(port, timeout_s=20.0):
+            return {"applicable": True, "error": "the server did not start within 20 s"}
+        for body in bodies[:20]:  # warm the server up: first requests are not representative
+            urllib.request.urlopen(
+                urllib.request.Request(
+                    f"http://127.0.0.1:{port}/v1/plans?setting=school",
+                    body,
+                    {"content-type": "application/json"},
+                ),
+                timeout=10,
+            ).close()
+        latencies: list[float] = []
+        errors = 0
+        lock = threading.Lock()
+        stop_at = time.perf_counter() + deadline_s
+        counter = iter(range(requests))
+
+        def client() -> None:
+            nonlocal errors
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            for number in counter:
+                if time.perf_counter() > stop_at:
+                    break
+                body = bodies[number % len(bodies)]
+                began = time.perf_counter_ns()
+                try:
+                    connection.request(
+                        "POST",
+                        "/v1/plans?setting=school",
+                        body,
+                        {"content-type": "application/json"},
+                    )
+                    reply = connection.getresponse()
+                    reply.read()
+                    ok = reply.status == 200
+                except (OSError, http.client.HTTPException):
+                    ok = False
+                    connection.close()
+                    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                with lock:
+                    latencies.append((time.perf_counter_ns() - began) / 1000)
+                    errors += not ok
+            connection.close()
+
+        started = time.perf_counter()
+        threads = [threading.Thread(target=client) for _ in range(clients)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed = time.perf_counter() - started
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    ordered = sorted(latencies)
+    return {
+        "applicable": True,
+        "clients": clients,
+        "requests": len(latencies),
+        "requests_per_s": round(len(latencies) / elapsed, 1),
+        "p50_us": round(ordered[len(ordered) // 2], 1) if ordered else None,
+        "p99_us": round(ordered[int(len(ordered) * 0.99)], 1) if ordered else None,
+        "errors": errors,
+    }
+
+
+def _wait_for(port: int, timeout_s: float) -> bool:
+    give_up = time.perf_counter() + timeout_s
+    while time.perf_counter() < give_up:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1):
+                return True
+        except OSError:
+            time.sleep(0.1)
+    return False
 
 
 def bench_size(size: str, quick: bool, peers: bool) -> dict[str, Any]:
@@ -296,6 +386,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     if args.quick:
         print("quick mode: fewer maps, and fewer than 100,000 evaluations for the memory check")
+    print("--- HTTP (loopback) ---", flush=True)
+    http = http_load_test(args.quick)
+    print(f"  {json.dumps(http)}")
     checks = targets(summary)
     data = {
         "quick": args.quick,
@@ -303,14 +396,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         "cpus": os.cpu_count(),
         "elapsed_s": time.perf_counter() - began,
         "sizes": results,
-        "http": http_load_test(),
+        "http": http,
         "summary": summary,
         "targets": checks,
     }
     write_atomically(args.out, data)
     for name, ok in checks.items():
         print(f"target {name}: {'met' if ok else 'NOT met'}")
-    print("SUMMARY " + json.dumps({"quick": args.quick, **summary, "targets": checks}))
+    print(
+        "SUMMARY " + json.dumps({"quick": args.quick, **summary, "http": http, "targets": checks})
+    )
     return 0
 
 

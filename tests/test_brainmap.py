@@ -6,12 +6,16 @@ import json
 from pathlib import Path
 from typing import Any
 
+import fastjsonschema
 import jsonschema
 import pytest
+from hypothesis import given, settings
 
 from nmt_rules import InputError, brain_map_schema, load_brain_map, parse_brain_map
+from nmt_rules.brainmap import _fast_check, _validator
 
 from .conftest import make_map
+from .strategies import brain_maps
 
 EXAMPLES = sorted(Path(__file__).parent.parent.joinpath("examples").glob("*.yaml"))
 
@@ -40,45 +44,66 @@ def test_a_full_map_parses_into_the_model() -> None:
     assert str(bm.previous[0].assessed_on) == "2026-01-01"
 
 
-@pytest.mark.parametrize(
-    ("change", "expected"),
-    [
-        (
-            {"domains": {**make_map()["domains"], "sensory_integration": 140}},
-            "domains.sensory_integration: 140 is above 100",
-        ),
-        (
-            {"domains": {**make_map()["domains"], "cognitive": -3}},
-            "domains.cognitive: -3 is below 0",
-        ),
-        (
-            {"domains": {**make_map()["domains"], "relational": "55"}},
-            "domains.relational: expected a whole number, got '55'",
-        ),
-        ({"colour": "red"}, "colour: unknown field"),
-        (
-            {"domains": {"sensory_integration": 10}},
-            "domains.self_regulation: required field is missing",
-        ),
-        ({"flags": ["sadness"]}, "flags[0]: 'sadness' is not one of: suicidal_ideation"),
-        ({"assessed_on": "2026-02-30"}, "assessed_on: '2026-02-30' is not a date"),
-        (
-            {"history": {"infancy": {"adversity": "extreme"}}},
-            "history.infancy.adversity: 'extreme' is not one of",
-        ),
-        ({"history": {"teenage": {}}}, "history.teenage: unknown field"),
-        ({"functions": {"sleep": 101}}, "functions.sleep: 101 is above 100"),
-        ({"setting": "Foster Care"}, "setting: 'Foster Care' must be lower-case words"),
-        (
-            {"previous": [{"assessed_on": "2027-01-01", "domains": make_map()["domains"]}]},
-            "previous[0].assessed_on: 2027-01-01 is not before",
-        ),
-        ({"subject": {"id": "x"}}, "subject.age_years: required field is missing"),
-    ],
-)
+INVALID: list[tuple[dict[str, Any], str]] = [
+    (
+        {"domains": {**make_map()["domains"], "sensory_integration": 140}},
+        "domains.sensory_integration: 140 is above 100",
+    ),
+    (
+        {"domains": {**make_map()["domains"], "cognitive": -3}},
+        "domains.cognitive: -3 is below 0",
+    ),
+    (
+        {"domains": {**make_map()["domains"], "relational": "55"}},
+        "domains.relational: expected a whole number, got '55'",
+    ),
+    ({"colour": "red"}, "colour: unknown field"),
+    (
+        {"domains": {"sensory_integration": 10}},
+        "domains.self_regulation: required field is missing",
+    ),
+    ({"flags": ["sadness"]}, "flags[0]: 'sadness' is not one of: suicidal_ideation"),
+    ({"assessed_on": "2026-02-30"}, "assessed_on: '2026-02-30' is not a date"),
+    (
+        {"history": {"infancy": {"adversity": "extreme"}}},
+        "history.infancy.adversity: 'extreme' is not one of",
+    ),
+    ({"history": {"teenage": {}}}, "history.teenage: unknown field"),
+    ({"functions": {"sleep": 101}}, "functions.sleep: 101 is above 100"),
+    ({"setting": "Foster Care"}, "setting: 'Foster Care' must be lower-case words"),
+    (
+        {"previous": [{"assessed_on": "2027-01-01", "domains": make_map()["domains"]}]},
+        "previous[0].assessed_on: 2027-01-01 is not before",
+    ),
+    ({"subject": {"id": "x"}}, "subject.age_years: required field is missing"),
+]
+
+
+@pytest.mark.parametrize(("change", "expected"), INVALID)
 def test_invalid_maps_name_the_field_and_the_problem(change: dict[str, Any], expected: str) -> None:
     problems = _problems({**make_map(), **change})
     assert any(p.startswith(expected) for p in problems), problems
+
+
+@settings(max_examples=200)
+@given(data=brain_maps())
+def test_the_fast_validator_accepts_every_valid_map(data: dict[str, Any]) -> None:
+    _fast_check()(data)
+    assert not list(_validator().iter_errors(data))
+
+
+def test_the_fast_validator_rejects_what_the_full_one_rejects() -> None:
+    for change, _ in INVALID:
+        data = {**make_map(), **change}
+        if list(_validator().iter_errors(data)):
+            with pytest.raises(fastjsonschema.JsonSchemaException):
+                _fast_check()(data)
+
+
+def test_whole_numbers_written_as_decimals_are_accepted() -> None:
+    data = make_map()
+    data["domains"]["cognitive"] = 85.0
+    assert parse_brain_map(data).domains.cognitive == 85
 
 
 def test_every_problem_is_reported_at_once() -> None:

@@ -6,7 +6,9 @@ loop rather than paying a thread hop; the Planner is safe to share either way.
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.applications import Starlette
@@ -77,7 +79,13 @@ def create_app(planner: Planner | None = None) -> Starlette:
             return _problem(exc, prefix="context.brainMap")
         return JSONResponse(cds.cards(result))
 
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        get_planner()  # compile rulesets and load plugins before the first request, not during it
+        yield
+
     return Starlette(
+        lifespan=lifespan,
         routes=[
             Route("/health", health),
             Route("/v1/plugins", plugins),
@@ -85,7 +93,7 @@ def create_app(planner: Planner | None = None) -> Starlette:
             Route("/v1/plans", plan, methods=["POST"]),
             Route("/cds-services", cds_discovery),
             Route("/cds-services/{service}", cds_service, methods=["POST"]),
-        ]
+        ],
     )
 
 
