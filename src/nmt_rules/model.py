@@ -289,7 +289,10 @@ class Plan:
     """A sequenced, explained plan: items in the order a clinician should act on them."""
 
     plan_id: str = attrs.field(
-        metadata=_m("Deterministic id of this input under these rulesets and catalogues.")
+        metadata=_m(
+            "Deterministic id of the content: same subject, date, facts, setting, rulesets"
+            " and catalogues give the same id."
+        )
     )
     subject_id: str = attrs.field(metadata=_m("The person's id from the brain map."))
     assessed_on: dt.date = attrs.field(metadata=_m("Date of the assessment.", format="date"))

@@ -77,7 +77,7 @@ def build_plan(
     keyed.sort(key=_first)
     items = _safety_floor(brain_map, evaluation.fired) + [item for _, item in keyed]
     return Plan(
-        plan_id=_plan_id(brain_map, setting, provenance),
+        plan_id=_plan_id(brain_map, facts, setting, provenance),
         subject_id=brain_map.subject.id,
         assessed_on=brain_map.assessed_on,
         setting=setting,
@@ -222,10 +222,15 @@ def _safety_floor(brain_map: BrainMap, fired: Sequence[CompiledRule]) -> list[Pl
     ]
 
 
-def _plan_id(brain_map: BrainMap, setting: str | None, provenance: Provenance) -> str:
-    """Same map, setting, rulesets and catalogues: same id. A hash, so no data leaks out.
-    The attrs repr of the (frozen, fully typed) map is canonical and far cheaper than JSON."""
-    payload = f"{brain_map!r}|{setting}|{_provenance_digest(provenance)}"
+def _plan_id(
+    brain_map: BrainMap, facts: Mapping[str, Any], setting: str | None, provenance: Provenance
+) -> str:
+    """An id for the plan's content: the facts decide every item, so the same subject, date,
+    facts, setting, rulesets and catalogues give the same id. A hash, so no data leaks out."""
+    payload = (
+        f"{brain_map.subject.id}|{brain_map.assessed_on}|{setting}|"
+        f"{sorted(facts.items())!r}|{_provenance_digest(provenance)}"
+    )
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
