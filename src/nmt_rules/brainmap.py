@@ -14,10 +14,10 @@ import fastjsonschema
 import jsonschema
 import yaml
 
+from ._attrs_schema import schema_for
 from ._convert import fast_structure as _structure
 from .errors import FieldProblem, InputError
 from .model import BrainMap
-from .schema import schema_for
 
 
 @functools.cache

@@ -15,12 +15,12 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Final
 
+from ._attrs_schema import SCHEMA_BASE, SCHEMA_DIALECT, schema_for
 from .brainmap import brain_map_schema
 from .catalogue import MODALITIES, ROLES
 from .facts import STATIC_FIELDS, FactField
 from .model import Plan
 from .ruleset import AUDIENCES, DEFAULT_PRIORITY, ID_PATTERN, OPERATORS
-from .schema import SCHEMA_BASE, SCHEMA_DIALECT, schema_for
 from .vocabulary import BANDS, INDICATORS, NEED_KINDS, STAGES
 
 _ID: Final = {"type": "string", "pattern": ID_PATTERN.pattern}
