@@ -124,3 +124,15 @@ def test_plugins_lists_the_three_settings() -> None:
     )
     code, text, _ = run("plugins")
     assert "school 1.0.0" in text
+
+
+def test_html_report_is_printable_escaped_and_carries_the_disclaimer(tmp_path: Path) -> None:
+    path = write_map(tmp_path, sensory=25, relational=40, flags=["self_harm"])
+    Path(path).write_text(Path(path).read_text().replace("t-001", "<b>x&y</b>"))
+    code, out, _ = run("recommend", path, "--format", "html", "--setting", "school")
+    assert code == 0
+    assert out.startswith("<!doctype html>") and out.rstrip().endswith("</html>")
+    assert "&lt;b&gt;x&amp;y&lt;/b&gt;" in out and "<b>x&y</b>" not in out
+    assert "not a diagnostic tool" in out and "<script" not in out
+    assert out.index("SAFETY") < out.index("DO NOW") < out.index("WAITS")
+    assert "Held by:" in out and "Released when:" in out

@@ -29,7 +29,7 @@ from .errors import (
 )
 from .hookspecs import DataFile, hookimpl
 from .model import BrainMap, Delivery, Plan, PlanItem, Provenance, Reason
-from .report import plan_to_dict, plan_to_json, plan_to_text
+from .report import plan_to_dict, plan_to_html, plan_to_json, plan_to_text
 from .ruleset import Need, Rule, Ruleset, core_ruleset, load_ruleset, parse_ruleset
 
 __version__ = version()
@@ -68,6 +68,7 @@ __all__ = [
     "parse_catalogue",
     "parse_ruleset",
     "plan_to_dict",
+    "plan_to_html",
     "plan_to_json",
     "plan_to_text",
     "recommend",

@@ -21,7 +21,7 @@ from .errors import EngineError, NmtRulesError
 from .explain import explain, trace_to_json, trace_to_text
 from .golden import coverage, format_failure, load_cases, run_case
 from .plugins import ENTRY_POINT_GROUP, PLUGINS_ENV, load_plugins
-from .report import plan_to_json, plan_to_text
+from .report import plan_to_html, plan_to_json, plan_to_text
 from .ruleset import load_ruleset
 from .schemas import SCHEMAS, schema_text, write_schemas
 
@@ -63,7 +63,12 @@ def main() -> None:
 @click.argument("brain_map", type=click.Path(dir_okay=False))
 @click.option("--setting", "-s", help="Setting that delivers the plan (overrides the map's).")
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "html"]),
+    default="text",
+    show_default=True,
+    help="text for a person, json for a host application, html for a printable report.",
 )
 @click.option(
     "--ruleset",
@@ -83,7 +88,8 @@ def recommend(brain_map: str, setting: str | None, fmt: str, rulesets: tuple[str
             [load_ruleset(r) for r in rulesets], base.catalogues.catalogues, base.plugins
         )
     plan = planner.plan(parsed, setting)
-    click.echo(plan_to_json(plan) if fmt == "json" else plan_to_text(plan), nl=fmt == "json")
+    render = {"json": plan_to_json, "html": plan_to_html, "text": plan_to_text}[fmt]
+    click.echo(render(plan), nl=fmt == "json")
 
 
 @main.command("plugins")

@@ -1,7 +1,8 @@
-"""Render plans for people (text) and for host applications (JSON)."""
+"""Render plans for people (text, HTML) and for host applications (JSON)."""
 
 from __future__ import annotations
 
+import html
 import json
 import textwrap
 from collections.abc import Iterable
@@ -31,6 +32,34 @@ def plan_to_json(plan: Plan, indent: int | None = 2) -> str:
     return json.dumps(plan_to_dict(plan), indent=indent, ensure_ascii=False)
 
 
+Section = tuple[str, list[tuple[str | None, list[PlanItem]]]]
+
+
+def sections(plan: Plan) -> list[Section]:
+    """The plan as a person reads it: (heading, [(stage title or None, items)]), in order."""
+    safety = [i for i in plan.items if i.stage == "safety"]
+    now = [i for i in plan.items if i.stage != "safety" and i.status == "now"]
+    deferred = [i for i in plan.items if i.status == "deferred"]
+    out: list[Section] = []
+    if safety:
+        out.append(("SAFETY: act on these today, before anything else", [(None, safety)]))
+    if now:
+        out.append(("DO NOW, bottom-up (regulate, relate, reason)", _by_stage(now)))
+    if deferred:
+        out.append(
+            ("WAITS until lower stages are ready (deferred, not dropped)", _by_stage(deferred))
+        )
+    return out
+
+
+def _by_stage(items: list[PlanItem]) -> list[tuple[str | None, list[PlanItem]]]:
+    return [
+        (_STAGE_TITLES[stage], [i for i in items if i.stage == stage])
+        for stage in STAGES
+        if any(i.stage == stage for i in items)
+    ]
+
+
 def plan_to_text(plan: Plan, width: int = 88) -> str:
     """The plan for a person: safety, then what to do now by stage, then what waits and why."""
     out: list[str] = []
@@ -40,34 +69,26 @@ def plan_to_text(plan: Plan, width: int = 88) -> str:
     out.append(
         f"plan id {plan.plan_id} · nmt-rules {plan.provenance.nmt_rules_version} · {rulesets}"
     )
-    safety = [i for i in plan.items if i.stage == "safety"]
-    now = [i for i in plan.items if i.stage != "safety" and i.status == "now"]
-    deferred = [i for i in plan.items if i.status == "deferred"]
     if not plan.items:
-        out += ["", "Nothing to add: no rule found a need in this map. Keep monitoring."]
-    if safety:
-        out += ["", "SAFETY: act on these today, before anything else"]
-        out += _items(safety, width)
-    if now:
-        out += ["", "DO NOW, bottom-up (regulate, relate, reason)"]
-        out += _by_stage(now, width)
-    if deferred:
-        out += ["", "WAITS until lower stages are ready (deferred, not dropped)"]
-        out += _by_stage(deferred, width)
+        out += ["", _NOTHING]
+    for heading, groups in sections(plan):
+        out += ["", heading]
+        for stage_title, items in groups:
+            if stage_title is None:
+                out += _items(items, width)
+            else:
+                out.append(f"  {stage_title}")
+                out += _items(items, width, indent=4)
     learn = [i for i in plan.items if i.kind == "education"]
     if learn:
-        out += ["", "WHAT CAREGIVERS, TEACHERS AND STAFF SHOULD LEARN"]
+        out += ["", _LEARN.upper()]
         out += [f"  - {i.title} ({', '.join(i.audience)})" for i in learn]
     out += ["", *textwrap.wrap(plan.disclaimer, width)]
     return "\n".join(out) + "\n"
 
 
-def _by_stage(items: list[PlanItem], width: int) -> Iterable[str]:
-    for stage in STAGES:
-        in_stage = [i for i in items if i.stage == stage]
-        if in_stage:
-            yield f"  {_STAGE_TITLES[stage]}"
-            yield from _items(in_stage, width, indent=4)
+_NOTHING = "Nothing to add: no rule found a need in this map. Keep monitoring."
+_LEARN = "What caregivers, teachers and staff should learn"
 
 
 def _items(items: list[PlanItem], width: int, indent: int = 2) -> Iterable[str]:
@@ -99,3 +120,90 @@ def _show(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+def plan_to_html(plan: Plan) -> str:
+    """The plan as one self-contained, printable HTML page (no scripts, no external files)."""
+    e = html.escape
+    setting = f" · setting {e(plan.setting)}" if plan.setting else ""
+    rulesets = ", ".join(f"{e(r.name)} {e(r.version)}" for r in plan.provenance.rulesets)
+    body = [
+        f"<h1>Plan for {e(plan.subject_id)}</h1>",
+        f'<p class="meta">Assessed {plan.assessed_on.isoformat()}{setting} · plan id '
+        f"<code>{e(plan.plan_id)}</code> · nmt-rules {e(plan.provenance.nmt_rules_version)}"
+        f" · {rulesets}</p>",
+        f'<p class="disclaimer">{e(plan.disclaimer)}</p>',
+    ]
+    if not plan.items:
+        body.append(f"<p>{e(_NOTHING)}</p>")
+    for heading, groups in sections(plan):
+        body.append(f"<h2>{e(heading)}</h2>")
+        for stage_title, items in groups:
+            if stage_title is not None:
+                body.append(f"<h3>{e(stage_title)}</h3>")
+            body += [_html_item(item) for item in items]
+    learn = [i for i in plan.items if i.kind == "education"]
+    if learn:
+        body.append(f"<h2>{e(_LEARN)}</h2><ul>")
+        body += [
+            f"<li>{e(i.title)} <small>({e(', '.join(i.audience))})</small></li>" for i in learn
+        ]
+        body.append("</ul>")
+    return _PAGE.format(title=e(f"Plan for {plan.subject_id}"), body="\n".join(body))
+
+
+def _html_item(item: PlanItem) -> str:
+    e = html.escape
+    rows = [
+        f'<article class="item {e(item.indicator)} {e(item.status)}">',
+        f'<h4><span class="badge">{e(item.indicator)}</span> {e(item.title)} '
+        f"<code>{e(item.need)}</code></h4>",
+        f"<p>{e(item.description)}</p>" if item.description else "",
+        f"<p><b>Why:</b> {e(item.because)}</p>",
+        f"<p><b>Rule:</b> <code>{e(item.rule)}</code>; matched "
+        + (
+            ", ".join(f"<code>{e(k)}</code> = {e(_show(v))}" for k, v in item.matched.items())
+            or "nothing"
+        )
+        + "</p>",
+    ]
+    if item.also:
+        rows.append(f"<p><b>Also raised by:</b> {e(', '.join(r.rule for r in item.also))}</p>")
+    if item.status == "deferred":
+        rows.append(f"<p><b>Held by:</b> {e(', '.join(item.held_by))}</p>")
+        rows.append(f"<p><b>Released when:</b> {e(item.released_when or '')}</p>")
+    if item.delivery:
+        rows.append('<ul class="delivery">')
+        for d in item.delivery:
+            dose = f" · {e(d.dose.frequency)}, {e(d.dose.duration)}" if d.dose else ""
+            cautions = "".join(f"<li>{e(c)}</li>" for c in d.contraindications)
+            rows.append(
+                f"<li><details><summary>{e(d.title)} <small>({e(', '.join(d.delivered_by))}"
+                f"{dose})</small></summary><p>{e(d.description)}</p>"
+                + (f"<p><b>Cautions</b></p><ul>{cautions}</ul>" if cautions else "")
+                + (f"<p><small>{e(d.reference)}</small></p>" if d.reference else "")
+                + "</details></li>"
+            )
+        rows.append("</ul>")
+    if item.delivery_note:
+        rows.append(f"<p><i>{e(item.delivery_note)}</i></p>")
+    rows.append("</article>")
+    return "\n".join(r for r in rows if r)
+
+
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>
+body {{ font: 15px/1.45 system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; color: #1d1d1f; }}
+.meta {{ color: #555; }} .disclaimer {{ background: #f4f4f6; padding: .6rem .8rem; border-radius: 6px; }}
+.item {{ border-left: 5px solid #8a8f98; padding: .2rem .9rem; margin: .8rem 0; break-inside: avoid; }}
+.item.critical {{ border-color: #b3261e; }} .item.warning {{ border-color: #c77700; }}
+.item.deferred {{ opacity: .85; border-left-style: dashed; }}
+.badge {{ font-size: .75em; text-transform: uppercase; background: #eee; padding: .1rem .4rem; border-radius: 4px; }}
+.critical .badge {{ background: #b3261e; color: #fff; }} .warning .badge {{ background: #c77700; color: #fff; }}
+code {{ font-size: .9em; }} details p {{ margin: .3rem 0 .3rem 1rem; }}
+</style></head>
+<body>
+{body}
+</body></html>
+"""
