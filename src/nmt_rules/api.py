@@ -149,15 +149,16 @@ def recommend(
         return default_planner().plan(brain_map, setting)
     specs = [ruleset] if isinstance(ruleset, str | Path | Ruleset) else list(ruleset)
     rulesets = tuple(r if isinstance(r, Ruleset) else load_ruleset(r) for r in specs)
-    return _planner_for(rulesets).plan(brain_map, setting)
+    return planner_for(rulesets).plan(brain_map, setting)
 
 
 _custom: dict[tuple[tuple[str, str], ...], Planner] = {}
 _CUSTOM_LIMIT = 8
 
 
-def _planner_for(rulesets: tuple[Ruleset, ...]) -> Planner:
-    """Planners for custom rulesets, kept so repeated calls do not recompile."""
+def planner_for(rulesets: tuple[Ruleset, ...]) -> Planner:
+    """A Planner running these rulesets with the installed catalogues; kept (a few at a
+    time) so repeated calls do not recompile."""
     key = tuple((r.name, r.sha256) for r in rulesets)
     with _default_lock:
         planner = _custom.get(key)

@@ -13,7 +13,7 @@ import attrs
 import click
 
 from ._files import atomic_writer
-from .api import Planner, default_planner, version
+from .api import Planner, default_planner, planner_for, version
 from .batch import count_records, plan_record, read_records
 from .brainmap import load_brain_map
 from .check import check_paths
@@ -49,6 +49,25 @@ def _reports_errors(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _planner_with(rulesets: tuple[str, ...]) -> Planner:
+    """The default planner, or one running these ruleset files with the installed catalogues."""
+    if not rulesets:
+        return default_planner()
+    return planner_for(tuple(load_ruleset(r) for r in rulesets))
+
+
+_RULESET_OPTION = click.option(
+    "--ruleset",
+    "rulesets",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Use these ruleset files instead of the core ruleset (repeatable).",
+)
+_FORMAT_OPTION = click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(version(), prog_name="nmt-rules")
 def main() -> None:
@@ -70,32 +89,19 @@ def main() -> None:
     show_default=True,
     help="text for a person, json for a host application, html for a printable report.",
 )
-@click.option(
-    "--ruleset",
-    "rulesets",
-    multiple=True,
-    type=click.Path(dir_okay=False),
-    help="Use these ruleset files instead of the core ruleset (repeatable).",
-)
+@_RULESET_OPTION
 @_reports_errors
 def recommend(brain_map: str, setting: str | None, fmt: str, rulesets: tuple[str, ...]) -> None:
     """Print the sequenced, explained plan for BRAIN_MAP (YAML or JSON)."""
     parsed = load_brain_map(brain_map)
-    planner = default_planner()
-    if rulesets:
-        base = planner
-        planner = Planner(
-            [load_ruleset(r) for r in rulesets], base.catalogues.catalogues, base.plugins
-        )
+    planner = _planner_with(rulesets)
     plan = planner.plan(parsed, setting)
     render = {"json": plan_to_json, "html": plan_to_html, "text": plan_to_text}[fmt]
     click.echo(render(plan), nl=fmt == "json")
 
 
 @main.command("plugins")
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
+@_FORMAT_OPTION
 @_reports_errors
 def plugins_command(fmt: str) -> None:
     """List setting plugins: version, settings, catalogue sizes, and any that failed."""
@@ -168,32 +174,6 @@ def serve(host: str, port: int, workers: int) -> None:
     import uvicorn  # imported here: only this command needs the server stack
 
     uvicorn.run("nmt_rules.server:create_app", factory=True, host=host, port=port, workers=workers)
-
-
-if __name__ == "__main__":  # python -m nmt_rules.cli
-    main()
-
-
-def _planner_with(rulesets: tuple[str, ...]) -> Planner:
-    """The default planner, or one running these ruleset files with the installed catalogues."""
-    planner = default_planner()
-    if not rulesets:
-        return planner
-    return Planner(
-        [load_ruleset(r) for r in rulesets], planner.catalogues.catalogues, planner.plugins
-    )
-
-
-_RULESET_OPTION = click.option(
-    "--ruleset",
-    "rulesets",
-    multiple=True,
-    type=click.Path(dir_okay=False),
-    help="Use these ruleset files instead of the core ruleset (repeatable).",
-)
-_FORMAT_OPTION = click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
 
 
 @main.command()
@@ -305,3 +285,7 @@ def explain_command(
     parsed = load_brain_map(brain_map)
     trace = explain(_planner_with(rulesets), parsed, setting)
     click.echo(trace_to_json(trace) if fmt == "json" else trace_to_text(trace), nl=fmt == "json")
+
+
+if __name__ == "__main__":  # python -m nmt_rules.cli
+    main()
