@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nmt_rules import Plan, Planner, parse_ruleset, plan_to_json, recommend
+from nmt_rules import Plan, Planner, parse_ruleset, plan_to_json, plan_to_text, recommend
 from nmt_rules.vocabulary import SAFETY_FLAGS
 
 from .conftest import make_map
@@ -181,3 +181,21 @@ def test_a_requested_setting_reaches_the_rules_that_test_it(planner: Planner) ->
     in_care = planner.plan(data, setting="foster-care")
     assert in_care.setting == "foster-care"
     assert "stable-placement-and-connections" in {i.need for i in in_care.items}
+
+
+def test_progress_shows_every_score_over_time_and_the_change_rules_saw(planner: Planner) -> None:
+    domains = make_map()["domains"]
+    previous = [
+        {"assessed_on": "2026-06-01", "domains": {**domains, "self_regulation": 30}},
+        {"assessed_on": "2026-02-01", "domains": {**domains, "self_regulation": 20}},
+    ]
+    plan = planner.plan(make_map(regulation=45, previous=previous))
+    regulation = next(p for p in plan.progress if p.domain == "self_regulation")
+    assert [p.score for p in regulation.scores] == [20, 30, 45]
+    assert (regulation.previous_band, regulation.band, regulation.change) == (
+        "severe",
+        "moderate",
+        "improved",
+    )
+    assert "Self-regulation: 20 -> 30 -> 45 (severe -> moderate, improved)" in plan_to_text(plan)
+    assert planner.plan(make_map()).progress == ()

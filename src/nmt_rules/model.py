@@ -9,6 +9,9 @@ import attrs
 
 from .vocabulary import (
     Adversity,
+    Band,
+    Change,
+    Domain,
     Indicator,
     NeedKind,
     RelationalHealth,
@@ -285,6 +288,29 @@ class Provenance:
 
 
 @attrs.frozen
+class ScorePoint:
+    """A domain score at one assessment."""
+
+    assessed_on: dt.date = attrs.field(metadata=_m("Date of the assessment.", format="date"))
+    score: int = attrs.field(metadata=_m("Score 0-100 (100 = age-typical).", **_SCORE))
+
+
+@attrs.frozen
+class DomainProgress:
+    """How one domain moved across assessments of the same person."""
+
+    domain: Domain = attrs.field(metadata=_m("The domain."))
+    band: Band = attrs.field(metadata=_m("Band now."))
+    previous_band: Band = attrs.field(metadata=_m("Band at the latest earlier assessment."))
+    change: Change = attrs.field(
+        metadata=_m("worse, stable or improved since then (the ruleset's min_change applies).")
+    )
+    scores: tuple[ScorePoint, ...] = attrs.field(
+        metadata=_m("Every assessment's score, oldest first, this one last.")
+    )
+
+
+@attrs.frozen
 class Plan:
     """A sequenced, explained plan: items in the order a clinician should act on them."""
 
@@ -305,4 +331,8 @@ class Plan:
     provenance: Provenance = attrs.field(metadata=_m("What produced the plan."))
     disclaimer: str = attrs.field(
         metadata=_m("Not a diagnostic tool; not affiliated; for trained professionals.")
+    )
+    progress: tuple[DomainProgress, ...] = attrs.field(
+        default=(),
+        metadata=_m("Per domain, change across assessments; empty without earlier ones."),
     )

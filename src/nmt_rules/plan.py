@@ -14,9 +14,18 @@ from ._convert import converter
 from .catalogue import CatalogueIndex
 from .compile import CompiledRule, Program
 from .engine import Evaluation
-from .model import BrainMap, Delivery, Plan, PlanItem, Provenance, Reason
+from .model import (
+    BrainMap,
+    Delivery,
+    DomainProgress,
+    Plan,
+    PlanItem,
+    Provenance,
+    Reason,
+    ScorePoint,
+)
 from .reference import holds
-from .vocabulary import BANDS, DISCLAIMER, INDICATORS, STAGE_DOMAIN, STAGES, Stage
+from .vocabulary import BANDS, CHANGES, DISCLAIMER, DOMAINS, INDICATORS, STAGE_DOMAIN, STAGES, Stage
 
 _SEVERE: Final = BANDS.index("severe")
 SAFETY_FLOOR_RULE: Final = "nmt-rules/safety-floor"
@@ -84,6 +93,27 @@ def build_plan(
         items=tuple(items),
         provenance=provenance,
         disclaimer=DISCLAIMER,
+        progress=_progress(brain_map, facts),
+    )
+
+
+def _progress(brain_map: BrainMap, facts: Mapping[str, Any]) -> tuple[DomainProgress, ...]:
+    """Per domain: the change facts the rules saw, and every score over time."""
+    if not brain_map.previous:
+        return ()
+    earlier = sorted(brain_map.previous, key=lambda p: p.assessed_on)
+    return tuple(
+        DomainProgress(
+            domain=domain,
+            band=BANDS[facts[f"bands.{domain}"]],
+            previous_band=BANDS[facts[f"previous_bands.{domain}"]],
+            change=CHANGES[facts[f"change.{domain}"]],
+            scores=(
+                *(ScorePoint(p.assessed_on, getattr(p.domains, domain)) for p in earlier),
+                ScorePoint(brain_map.assessed_on, getattr(brain_map.domains, domain)),
+            ),
+        )
+        for domain in DOMAINS
     )
 
 

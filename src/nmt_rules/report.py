@@ -10,7 +10,7 @@ from typing import Any
 
 from ._convert import converter
 from .model import Plan, PlanItem
-from .vocabulary import STAGES
+from .vocabulary import STAGE_DOMAIN, STAGES, Domain
 
 _STAGE_TITLES = {
     "safety": "Safety",
@@ -19,6 +19,9 @@ _STAGE_TITLES = {
     "relational": "Relational",
     "cognitive": "Cognitive",
 }
+
+
+_DOMAIN_TITLES = {domain: _STAGE_TITLES[stage] for stage, domain in STAGE_DOMAIN.items()}
 
 
 def plan_to_dict(plan: Plan) -> dict[str, Any]:
@@ -79,6 +82,13 @@ def plan_to_text(plan: Plan, width: int = 88) -> str:
             else:
                 out.append(f"  {stage_title}")
                 out += _items(items, width, indent=4)
+    if plan.progress:
+        out += ["", _PROGRESS.upper()]
+        for p in plan.progress:
+            trail = " -> ".join(str(point.score) for point in p.scores)
+            out.append(
+                f"  {_domain(p.domain)}: {trail} ({p.previous_band} -> {p.band}, {p.change})"
+            )
     learn = [i for i in plan.items if i.kind == "education"]
     if learn:
         out += ["", _LEARN.upper()]
@@ -88,6 +98,13 @@ def plan_to_text(plan: Plan, width: int = 88) -> str:
 
 
 _NOTHING = "Nothing to add: no rule found a need in this map. Keep monitoring."
+_PROGRESS = "Progress across assessments"
+
+
+def _domain(domain: Domain) -> str:
+    return _DOMAIN_TITLES[domain]
+
+
 _LEARN = "What caregivers, teachers and staff should learn"
 
 
@@ -142,6 +159,18 @@ def plan_to_html(plan: Plan) -> str:
             if stage_title is not None:
                 body.append(f"<h3>{e(stage_title)}</h3>")
             body += [_html_item(item) for item in items]
+    if plan.progress:
+        dates = "".join(
+            f"<th>{point.assessed_on.isoformat()}</th>" for point in plan.progress[0].scores
+        )
+        body.append(f"<h2>{e(_PROGRESS)}</h2><table><tr><th>domain</th>{dates}<th>change</th></tr>")
+        for p in plan.progress:
+            cells = "".join(f"<td>{point.score}</td>" for point in p.scores)
+            body.append(
+                f"<tr><td>{e(_domain(p.domain))}</td>{cells}"
+                f"<td>{e(p.previous_band)} → {e(p.band)}, {e(p.change)}</td></tr>"
+            )
+        body.append("</table>")
     learn = [i for i in plan.items if i.kind == "education"]
     if learn:
         body.append(f"<h2>{e(_LEARN)}</h2><ul>")
@@ -202,6 +231,7 @@ body {{ font: 15px/1.45 system-ui, sans-serif; max-width: 60rem; margin: 2rem au
 .badge {{ font-size: .75em; text-transform: uppercase; background: #eee; padding: .1rem .4rem; border-radius: 4px; }}
 .critical .badge {{ background: #b3261e; color: #fff; }} .warning .badge {{ background: #c77700; color: #fff; }}
 code {{ font-size: .9em; }} details p {{ margin: .3rem 0 .3rem 1rem; }}
+table {{ border-collapse: collapse; }} td, th {{ border-bottom: 1px solid #ddd; padding: .2rem .6rem; text-align: left; }}
 </style></head>
 <body>
 {body}
