@@ -17,6 +17,7 @@ from .api import Planner
 from .facts import decode_facts
 from .model import BrainMap
 from .plan import matched_facts
+from .report import show_value
 from .vocabulary import STAGES, Stage
 
 
@@ -94,14 +95,14 @@ def trace_to_text(trace: dict[str, Any], width: int = 88) -> str:
         "",
         "Facts asserted:",
     ]
-    out += [f"  {path} = {_show(value)}" for path, value in trace["facts"].items()]
+    out += [f"  {path} = {show_value(value)}" for path, value in trace["facts"].items()]
     for stage in trace["stages"]:
         out += ["", f"Stage {stage['stage']}:"]
         if not stage["rules_fired"]:
             out.append("  no rule fired")
         for fired in stage["rules_fired"]:
             out.append(f"  fired {fired['rule']}  ({fired['location']})")
-            matched = ", ".join(f"{k}={_show(v)}" for k, v in fired["matched"].items())
+            matched = ", ".join(f"{k}={show_value(v)}" for k, v in fired["matched"].items())
             out.append(f"    matched: {matched or '-'}")
             out.append(f"    raises: {', '.join(fired['needs'])}")
             out += textwrap.wrap(
@@ -110,7 +111,7 @@ def trace_to_text(trace: dict[str, Any], width: int = 88) -> str:
         if stage["needs_raised"]:
             out.append(f"  needs raised: {', '.join(stage['needs_raised'])}")
         if stage["derived"]:
-            shown = ", ".join(f"{k}={_show(v)}" for k, v in stage["derived"].items())
+            shown = ", ".join(f"{k}={show_value(v)}" for k, v in stage["derived"].items())
             out.append(f"  derived for later stages: {shown}")
         for item in stage["items"]:
             if item["status"] == "deferred":
@@ -122,7 +123,3 @@ def trace_to_text(trace: dict[str, Any], width: int = 88) -> str:
                     subsequent_indent="      ",
                 )
     return "\n".join(out) + "\n"
-
-
-def _show(value: Any) -> str:
-    return json.dumps(value) if isinstance(value, bool) or value is None else str(value)

@@ -114,7 +114,7 @@ def _items(items: list[PlanItem], width: int, indent: int = 2) -> Iterable[str]:
     for item in items:
         yield f"{pad}[{item.indicator}] {item.title}  ({item.need})"
         yield from _wrap(f"why: {item.because}", width, more)
-        matched = ", ".join(f"{k}={_show(v)}" for k, v in item.matched.items())
+        matched = ", ".join(f"{k}={show_value(v)}" for k, v in item.matched.items())
         yield from _wrap(f"rule: {item.rule}; matched {matched or 'nothing'}", width, more)
         if item.also:
             yield from _wrap("also raised by: " + ", ".join(r.rule for r in item.also), width, more)
@@ -133,10 +133,9 @@ def _wrap(text: str, width: int, indent: str) -> list[str]:
     return textwrap.wrap(text, width, initial_indent=indent, subsequent_indent=indent + "  ")
 
 
-def _show(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+def show_value(value: Any) -> str:
+    """A fact value as YAML would write it (true, false, null, severe, 42)."""
+    return json.dumps(value) if isinstance(value, bool) or value is None else str(value)
 
 
 def plan_to_html(plan: Plan) -> str:
@@ -191,7 +190,7 @@ def _html_item(item: PlanItem) -> str:
         f"<p><b>Why:</b> {e(item.because)}</p>",
         f"<p><b>Rule:</b> <code>{e(item.rule)}</code>; matched "
         + (
-            ", ".join(f"<code>{e(k)}</code> = {e(_show(v))}" for k, v in item.matched.items())
+            ", ".join(f"<code>{e(k)}</code> = {e(show_value(v))}" for k, v in item.matched.items())
             or "nothing"
         )
         + "</p>",
