@@ -78,23 +78,15 @@ class Engine:
         """Run every pass on the facts; derived facts are added between passes."""
         program = self.program
         current = dict(facts)
-        current.update(program.derived_false)
-        rule_sets = program.rule_sets
         fired: list[int] = []
         with self._lock:
             for pass_index, sessions in enumerate(self._by_pass):
-                if pass_index:
-                    # Derived facts only turn true: set what the rules fired so far raise.
-                    for index in fired:
-                        for path in rule_sets[index]:
-                            current[path] = True
+                update_derived(current, program, fired)
                 # One fact JSON per pass, holding the keys its handles read, encoded once.
                 fact = _dumps({k: current[k] for k in self._pass_keys[pass_index] if k in current})
                 for session in sessions:
                     self._run(session, fact, fired)
-        for index in fired:
-            for path in rule_sets[index]:
-                current[path] = True
+        update_derived(current, program, fired)
         rules = program.rules
         # A rule whose condition has alternatives may fire once per alternative that holds.
         return Evaluation(tuple([rules[i] for i in sorted(set(fired))]), current)
