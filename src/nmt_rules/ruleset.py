@@ -30,7 +30,7 @@ from ._yaml import (
     require_string,
 )
 from .errors import RulesetError
-from .facts import DEFAULT_BANDS, FactField, all_paths, fact_field
+from .facts import FactField, all_paths, fact_field
 from .vocabulary import BANDS, INDICATORS, NEED_KINDS, STAGES, Band, Indicator, NeedKind, Stage
 
 Operator = Literal["eq", "ne", "lt", "lte", "gt", "gte", "in", "not_in", "exists"]
@@ -638,8 +638,3 @@ def _check_scalar(field: FactField, op: str, node: Located, reporter: Reporter) 
                 return value
             reporter.error(node, f"{field.path!r} is a string, got {describe(value)}")
     return _INVALID
-
-
-def default_bands() -> dict[Band, tuple[int, int]]:
-    """Band cut-points used when no ruleset sets its own."""
-    return dict(DEFAULT_BANDS)
