@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import attrs
 import yaml
@@ -109,6 +109,13 @@ def _convert(node: yaml.Node, constructor: _Constructor, reporter: Reporter) -> 
     if isinstance(node, yaml.SequenceNode):
         return Located([_convert(v, constructor, reporter) for v in node.value], line, col)
     return Located(constructor.construct_object(node), line, col)
+
+
+class Keys(NamedTuple):
+    """The keys a YAML mapping must and may have: one definition for its loader and schema."""
+
+    required: tuple[str, ...]
+    optional: tuple[str, ...] = ()
 
 
 def check_mapping(

@@ -12,6 +12,7 @@ from typing import Final
 import attrs
 
 from ._yaml import (
+    Keys,
     Located,
     Reporter,
     check_mapping,
@@ -58,6 +59,13 @@ ROLES: Final = (
     "nurse",
     "person",
 )
+CATALOGUE_KEYS: Final = Keys(("catalogue", "version", "setting", "items"), ("description",))
+ITEM_KEYS: Final = Keys(
+    ("id", "meets", "title", "description", "modality", "delivered_by", "audience", "ages"),
+    ("dose", "contraindications", "reference"),
+)
+AGES_KEYS: Final = Keys(("min", "max"))
+DOSE_KEYS: Final = Keys(("frequency", "duration"))
 
 
 @attrs.frozen
@@ -127,8 +135,7 @@ def read_catalogue(text: str, reporter: Reporter, plugin: str = "?") -> Catalogu
         root,
         reporter,
         "the catalogue",
-        required=("catalogue", "version", "setting", "items"),
-        optional=("description",),
+        *CATALOGUE_KEYS,
     )
     if top is None:
         return None
@@ -176,17 +183,7 @@ def _read_item(node: Located, reporter: Reporter) -> CatalogueItem | None:
         node,
         reporter,
         "a catalogue item",
-        required=(
-            "id",
-            "meets",
-            "title",
-            "description",
-            "modality",
-            "delivered_by",
-            "audience",
-            "ages",
-        ),
-        optional=("dose", "contraindications", "reference"),
+        *ITEM_KEYS,
     )
     if fields is None:
         return None
@@ -270,7 +267,7 @@ def _roles(node: Located | None, reporter: Reporter, what: str) -> tuple[str, ..
 def _ages(node: Located | None, reporter: Reporter) -> tuple[int, int] | None:
     if node is None:
         return None
-    fields = check_mapping(node, reporter, "ages", required=("min", "max"))
+    fields = check_mapping(node, reporter, "ages", *AGES_KEYS)
     if not fields or "min" not in fields or "max" not in fields:
         return None
     low, high = fields["min"].value, fields["max"].value
@@ -289,7 +286,7 @@ def _ages(node: Located | None, reporter: Reporter) -> tuple[int, int] | None:
 
 
 def _dose(node: Located, reporter: Reporter) -> Dose | None:
-    fields = check_mapping(node, reporter, "dose", required=("frequency", "duration"))
+    fields = check_mapping(node, reporter, "dose", *DOSE_KEYS)
     if not fields:
         return None
     frequency = require_string(fields.get("frequency"), reporter, "frequency")

@@ -18,6 +18,7 @@ from typing import Any, Final, Literal
 import attrs
 
 from ._yaml import (
+    Keys,
     Located,
     Reporter,
     check_mapping,
@@ -54,6 +55,12 @@ MAX_TESTS_PER_RULE: Final = 64
 AUDIENCES: Final = ("clinician", "caregiver", "teacher", "staff", "person")
 ID_PATTERN: Final = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 DEFAULT_PRIORITY: Final = 100
+RULESET_KEYS: Final = Keys(
+    ("ruleset", "version", "needs", "stages"), ("description", "bands", "progress")
+)
+PROGRESS_KEYS: Final = Keys(("min_change",))
+NEED_KEYS: Final = Keys(("stage", "kind", "title"), ("description", "audience", "deferrable"))
+RULE_KEYS: Final = Keys(("id", "when", "needs", "because"), ("priority", "indicator", "references"))
 
 
 @attrs.frozen
@@ -188,8 +195,7 @@ def read_ruleset(text: str, reporter: Reporter, origin: str = "core") -> Ruleset
         root,
         reporter,
         "the ruleset",
-        required=("ruleset", "version", "needs", "stages"),
-        optional=("description", "bands", "progress"),
+        *RULESET_KEYS,
     )
     if top is None:
         return None
@@ -278,7 +284,7 @@ def _check_band_coverage(
 
 
 def _read_progress(node: Located, reporter: Reporter) -> int | None:
-    fields = check_mapping(node, reporter, "progress", required=("min_change",))
+    fields = check_mapping(node, reporter, "progress", *PROGRESS_KEYS)
     if not fields or "min_change" not in fields:
         return None
     value = fields["min_change"].value
@@ -307,8 +313,7 @@ def _read_needs(node: Located | None, reporter: Reporter) -> dict[str, Need]:
             value,
             reporter,
             f"need {need_id!r}",
-            required=("stage", "kind", "title"),
-            optional=("description", "audience", "deferrable"),
+            *NEED_KEYS,
         )
         if fields is None:
             continue
@@ -400,8 +405,7 @@ def _read_rule(
         node,
         reporter,
         "a rule",
-        required=("id", "when", "needs", "because"),
-        optional=("priority", "indicator", "references"),
+        *RULE_KEYS,
     )
     if fields is None:
         return None

@@ -16,11 +16,21 @@ from pathlib import Path
 from typing import Any, Final
 
 from ._attrs_schema import SCHEMA_BASE, SCHEMA_DIALECT, schema_for
+from ._yaml import Keys
 from .brainmap import brain_map_schema
-from .catalogue import MODALITIES, ROLES
+from .catalogue import AGES_KEYS, CATALOGUE_KEYS, DOSE_KEYS, ITEM_KEYS, MODALITIES, ROLES
 from .facts import STATIC_FIELDS, FactField
 from .model import Plan
-from .ruleset import AUDIENCES, DEFAULT_PRIORITY, ID_PATTERN, OPERATORS
+from .ruleset import (
+    AUDIENCES,
+    DEFAULT_PRIORITY,
+    ID_PATTERN,
+    NEED_KEYS,
+    OPERATORS,
+    PROGRESS_KEYS,
+    RULE_KEYS,
+    RULESET_KEYS,
+)
 from .vocabulary import BANDS, INDICATORS, NEED_KINDS, STAGES
 
 _ID: Final = {"type": "string", "pattern": ID_PATTERN.pattern}
@@ -37,6 +47,21 @@ def _header(name: str, title: str, description: str) -> dict[str, Any]:
         "$id": f"{SCHEMA_BASE}{name}.schema.json",
         "title": title,
         "description": description,
+    }
+
+
+def _object(keys: Keys, properties: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """An object schema taking exactly the keys its loader takes."""
+    if set(properties) != {*keys.required, *keys.optional}:
+        raise AssertionError(
+            f"schema properties {sorted(properties)} differ from the loader's {keys}"
+        )
+    return {
+        "type": "object",
+        **extra,
+        "properties": properties,
+        "required": list(keys.required),
+        "additionalProperties": False,
     }
 
 
@@ -97,10 +122,9 @@ def ruleset_schema() -> dict[str, Any]:
         pattern: {"description": text, **boolean_test}
         for pattern, text in _DERIVED_PATTERNS.items()
     }
-    need = {
-        "type": "object",
-        "description": "What the brain needs; setting catalogues say how it is delivered.",
-        "properties": {
+    need = _object(
+        NEED_KEYS,
+        {
             "stage": {"enum": list(STAGES)},
             "kind": {"enum": list(NEED_KINDS)},
             "title": _TEXT,
@@ -111,54 +135,48 @@ def ruleset_schema() -> dict[str, Any]:
                 "description": "false for needs about the adults around the person or the plan",
             },
         },
-        "required": ["stage", "kind", "title"],
-        "additionalProperties": False,
-    }
+        description="What the brain needs; setting catalogues say how it is delivered.",
+    )
     return {
         **_header(
             "ruleset",
             "nmt-rules ruleset",
             "Declarative rules, stage by stage, that say what a person's brain needs.",
         ),
-        "type": "object",
-        "properties": {
-            "ruleset": {**_ID, "description": "Name, lower-case kebab-case."},
-            "version": {**_TEXT, "description": "Quote numbers: '1.0'."},
-            "description": {"type": "string"},
-            "bands": {
-                "type": "object",
-                "description": "Inclusive 0-100 ranges covering every score once (primary ruleset only).",
-                "properties": {band: {"$ref": "#/$defs/band_range"} for band in BANDS},
-                "required": list(BANDS),
-                "additionalProperties": False,
-            },
-            "progress": {
-                "type": "object",
-                "properties": {"min_change": {"type": "integer", "minimum": 1, "maximum": 100}},
-                "required": ["min_change"],
-                "additionalProperties": False,
-            },
-            "needs": {
-                "type": "object",
-                "propertyNames": _ID,
-                "additionalProperties": {"$ref": "#/$defs/need"},
-            },
-            "stages": {
-                "type": "object",
-                "properties": {
-                    stage: {
-                        "type": "array",
-                        "items": {
-                            "$ref": f"#/$defs/{'safety_rule' if stage == 'safety' else 'rule'}"
-                        },
-                    }
-                    for stage in STAGES
+        **_object(
+            RULESET_KEYS,
+            {
+                "ruleset": {**_ID, "description": "Name, lower-case kebab-case."},
+                "version": {**_TEXT, "description": "Quote numbers: '1.0'."},
+                "description": {"type": "string"},
+                "bands": _object(
+                    Keys(BANDS),
+                    {band: {"$ref": "#/$defs/band_range"} for band in BANDS},
+                    description="Inclusive 0-100 ranges covering every score once (primary ruleset only).",
+                ),
+                "progress": _object(
+                    PROGRESS_KEYS, {"min_change": {"type": "integer", "minimum": 1, "maximum": 100}}
+                ),
+                "needs": {
+                    "type": "object",
+                    "propertyNames": _ID,
+                    "additionalProperties": {"$ref": "#/$defs/need"},
                 },
-                "additionalProperties": False,
+                "stages": {
+                    "type": "object",
+                    "properties": {
+                        stage: {
+                            "type": "array",
+                            "items": {
+                                "$ref": f"#/$defs/{'safety_rule' if stage == 'safety' else 'rule'}"
+                            },
+                        }
+                        for stage in STAGES
+                    },
+                    "additionalProperties": False,
+                },
             },
-        },
-        "required": ["ruleset", "version", "needs", "stages"],
-        "additionalProperties": False,
+        ),
         "$defs": {
             "band_range": {
                 "type": "array",
@@ -188,9 +206,9 @@ def ruleset_schema() -> dict[str, Any]:
 
 
 def _rule_schema(indicators: list[str]) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "properties": {
+    return _object(
+        RULE_KEYS,
+        {
             "id": _ID,
             "when": {"$ref": "#/$defs/condition"},
             "needs": {"type": "array", "items": _ID, "minItems": 1},
@@ -205,9 +223,7 @@ def _rule_schema(indicators: list[str]) -> dict[str, Any]:
             "indicator": {"enum": indicators},
             "references": {"type": "array", "items": _TEXT, "minItems": 1},
         },
-        "required": ["id", "when", "needs", "because"],
-        "additionalProperties": False,
-    }
+    )
 
 
 def catalogue_schema() -> dict[str, Any]:
@@ -215,10 +231,9 @@ def catalogue_schema() -> dict[str, Any]:
     roles = {"type": "array", "items": {"enum": list(ROLES)}, "minItems": 1}
     texts = {"type": "array", "items": _TEXT, "minItems": 1}
     age = {"type": "integer", "minimum": 0, "maximum": 120}
-    item = {
-        "type": "object",
-        "description": "One way the setting meets one or more needs, for an age range.",
-        "properties": {
+    item = _object(
+        ITEM_KEYS,
+        {
             "id": _ID,
             "meets": {**texts, "description": "Need ids from a loaded ruleset."},
             "title": _TEXT,
@@ -226,49 +241,29 @@ def catalogue_schema() -> dict[str, Any]:
             "modality": {"enum": list(MODALITIES)},
             "delivered_by": roles,
             "audience": {**roles, "description": "Who the description is written for."},
-            "ages": {
-                "type": "object",
-                "properties": {"min": age, "max": age},
-                "required": ["min", "max"],
-                "additionalProperties": False,
-            },
-            "dose": {
-                "type": "object",
-                "properties": {"frequency": _TEXT, "duration": _TEXT},
-                "required": ["frequency", "duration"],
-                "additionalProperties": False,
-            },
+            "ages": _object(AGES_KEYS, {"min": age, "max": age}),
+            "dose": _object(DOSE_KEYS, {"frequency": _TEXT, "duration": _TEXT}),
             "contraindications": texts,
             "reference": _TEXT,
         },
-        "required": [
-            "id",
-            "meets",
-            "title",
-            "description",
-            "modality",
-            "delivered_by",
-            "audience",
-            "ages",
-        ],
-        "additionalProperties": False,
-    }
+        description="One way the setting meets one or more needs, for an age range.",
+    )
     return {
         **_header(
             "catalogue",
             "nmt-rules setting catalogue",
             "How one setting delivers the needs rulesets raise.",
         ),
-        "type": "object",
-        "properties": {
-            "catalogue": _ID,
-            "version": {**_TEXT, "description": "Quote numbers: '1.0'."},
-            "setting": _ID,
-            "description": _TEXT,
-            "items": {"type": "array", "items": {"$ref": "#/$defs/item"}, "minItems": 1},
-        },
-        "required": ["catalogue", "version", "setting", "items"],
-        "additionalProperties": False,
+        **_object(
+            CATALOGUE_KEYS,
+            {
+                "catalogue": _ID,
+                "version": {**_TEXT, "description": "Quote numbers: '1.0'."},
+                "setting": _ID,
+                "description": _TEXT,
+                "items": {"type": "array", "items": {"$ref": "#/$defs/item"}, "minItems": 1},
+            },
+        ),
         "$defs": {"item": item},
     }
 
