@@ -66,13 +66,13 @@ class _Constructor(yaml.constructor.SafeConstructor):
 
 
 #: libyaml's parser keeps the same marks and is several times faster; fall back if absent.
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def load_located(text: str, reporter: Reporter) -> Located | None:
     """Parse one YAML document, keeping positions; report syntax errors and duplicate keys."""
     try:
-        node = yaml.compose(text, Loader=_Loader)
+        node = yaml.compose(text, Loader=LOADER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)

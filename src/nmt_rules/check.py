@@ -16,7 +16,7 @@ from typing import Final, Literal
 import attrs
 import yaml
 
-from ._yaml import Reporter
+from ._yaml import LOADER, Reporter
 from .catalogue import Catalogue, CatalogueIndex, read_catalogue, unknown_need_diagnostics
 from .compile import compile_rulesets
 from .errors import Diagnostic, RulesetError
@@ -66,7 +66,7 @@ def files_to_check(paths: Iterable[Path]) -> list[tuple[Path, bool]]:
 def file_kind(text: str) -> Kind | None:
     """A ruleset or a catalogue, by its top-level key; None if neither."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=LOADER)
     except yaml.YAMLError:
         # Broken YAML: a top-level key at the start of a line still tells the kind.
         keys = set(_TOP_KEY.findall(text))
