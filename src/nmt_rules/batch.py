@@ -25,40 +25,34 @@ class Record:
     error: InputError | None = None
 
 
-def read_records(path: str | Path) -> Iterator[Record]:
-    """Records from a JSON Lines file (one map per line) or a folder of YAML/JSON map files."""
+def read_records(path: str | Path) -> tuple[int, Iterator[Record]]:
+    """How many records a JSON Lines file (one map per line) or a folder of YAML/JSON map
+    files holds, and the records themselves, parsed one at a time as they are iterated."""
     path = Path(path)
     if path.is_dir():
-        for file in _map_files(path):
-            try:
-                yield Record(str(file), load_brain_map(file))
-            except InputError as exc:
-                yield Record(str(file), error=exc)
-        return
+        files = _map_files(path)
+        return len(files), (_load(file) for file in files)
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError([FieldProblem("", f"cannot read file: {exc}")], str(path)) from None
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        source = f"{path}:{number}"
-        try:
-            data = json.loads(line)
-        except json.JSONDecodeError as exc:
-            problem = FieldProblem("", f"invalid JSON at column {exc.colno}: {exc.msg}")
-            yield Record(source, error=InputError([problem], source))
-            continue
-        yield Record(source, data)
+    numbered = [(number, line) for number, line in enumerate(lines, start=1) if line.strip()]
+    return len(numbered), (_parse_line(f"{path}:{n}", line) for n, line in numbered)
 
 
-def count_records(path: str | Path) -> int:
-    """How many records read_records will yield (for a progress bar)."""
-    path = Path(path)
-    if path.is_dir():
-        return len(_map_files(path))
-    with path.open(encoding="utf-8", errors="replace") as handle:
-        return sum(1 for line in handle if line.strip())
+def _load(file: Path) -> Record:
+    try:
+        return Record(str(file), load_brain_map(file))
+    except InputError as exc:
+        return Record(str(file), error=exc)
+
+
+def _parse_line(source: str, line: str) -> Record:
+    try:
+        return Record(source, json.loads(line))
+    except json.JSONDecodeError as exc:
+        problem = FieldProblem("", f"invalid JSON at column {exc.colno}: {exc.msg}")
+        return Record(source, error=InputError([problem], source))
 
 
 def _map_files(folder: Path) -> list[Path]:

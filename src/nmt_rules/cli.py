@@ -14,7 +14,7 @@ import click
 
 from ._files import atomic_writer
 from .api import Planner, default_planner, planner_for, version
-from .batch import count_records, plan_record, read_records
+from .batch import plan_record, read_records
 from .brainmap import load_brain_map
 from .check import check_paths
 from .errors import EngineError, NmtRulesError
@@ -142,16 +142,14 @@ def batch(source: str, out: str, setting: str | None) -> None:
     planner = default_planner()
     if setting is not None:
         planner.check_setting(setting)
+    count, records = read_records(source)
     problems: list[str] = []
-    failed = total = 0
+    failed = 0
     with (
         atomic_writer(out) as handle,
-        click.progressbar(
-            read_records(source), length=count_records(source), label="planning", file=sys.stderr
-        ) as records,
+        click.progressbar(records, length=count, label="planning", file=sys.stderr) as bar,
     ):
-        for record in records:
-            total += 1
+        for record in bar:
             line = plan_record(planner, record, setting)
             for error in line.get("errors", ()):
                 path = f"{error['path']}: " if error["path"] else ""
@@ -160,7 +158,7 @@ def batch(source: str, out: str, setting: str | None) -> None:
             handle.write(json.dumps(line, ensure_ascii=False) + "\n")
     for problem in problems:
         click.echo(problem, err=True)
-    click.echo(f"{failed} of {total} records failed; plans written to {out}", err=True)
+    click.echo(f"{failed} of {count} records failed; plans written to {out}", err=True)
     if failed:
         sys.exit(EXIT_FAILURES)
 
