@@ -303,6 +303,8 @@ class CatalogueIndex:
     """Every loaded catalogue, indexed by setting and need for fast resolution."""
 
     catalogues: tuple[Catalogue, ...]
+    #: Every setting some catalogue serves, sorted (checked on every plan, so worked out once).
+    settings: tuple[str, ...] = attrs.field(init=False)
     _by_need: Mapping[tuple[str, str], tuple[tuple[CatalogueItem, str], ...]] = attrs.field(
         init=False, repr=False, eq=False
     )
@@ -322,11 +324,7 @@ class CatalogueIndex:
         }
         object.__setattr__(self, "_by_need", frozen)
         object.__setattr__(self, "_resolved", {})
-
-    @property
-    def settings(self) -> tuple[str, ...]:
-        """Every setting some catalogue serves, sorted."""
-        return tuple(sorted({c.setting for c in self.catalogues}))
+        object.__setattr__(self, "settings", tuple(sorted({c.setting for c in self.catalogues})))
 
     def resolve(self, setting: str, need: str, age_years: float) -> tuple[Delivery, ...]:
         """The setting's items meeting a need whose age range includes the age."""
