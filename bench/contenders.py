@@ -1,4 +1,5 @@
-"""The contenders, each a callable on one map that returns the rule indices that fired.
+"""The contenders, each a callable on one map, and how to read the rule indices that fired
+from what it returns (read outside the timing: checking is the benchmark's work, not theirs).
 
 Every contender is built once per ruleset size (outside the timing) and then called per map.
 Inputs are prepared once per map too, the way each contender would receive them:
@@ -25,7 +26,8 @@ from rulegen import (
 
 from nmt_rules import Planner
 from nmt_rules.compile import Program
-from nmt_rules.model import BrainMap
+from nmt_rules.engine import Evaluation
+from nmt_rules.model import BrainMap, Plan
 from nmt_rules.plan import SAFETY_FLOOR_RULE
 from nmt_rules.reference import evaluate_reference
 from nmt_rules.ruleset import Ruleset
@@ -45,12 +47,17 @@ class Inputs:
     peer_fact: dict[str, Any]
 
 
+def _as_fired(result: Any) -> Fired:
+    return frozenset(result)
+
+
 @attrs.define
 class Contender:
-    """A name, how to run one map, and what it returns."""
+    """A name, how to run one map, and how to read the firings from what it returned."""
 
     name: str
-    run: Callable[[Inputs], Fired]
+    run: Callable[[Inputs], Any]
+    fired: Callable[[Any], Fired] = _as_fired  # rule indices, from what run returned
     closer: Callable[[], None] | None = None
 
 
@@ -82,26 +89,28 @@ def end_to_end(planner: Planner) -> Contender:
     """nmt-rules as a host calls it: facts, every pass, plan, catalogues, explanations."""
     by_id = {c.rule.qualified_id: c.index for c in planner.program.rules}
 
-    def run(inputs: Inputs) -> Fired:
-        plan = planner.plan(inputs.brain_map, inputs.setting)
-        fired = set()
+    def run(inputs: Inputs) -> Plan:
+        return planner.plan(inputs.brain_map, inputs.setting)
+
+    def fired(plan: Plan) -> Fired:
+        out = set()
         for item in plan.items:
             if item.rule != SAFETY_FLOOR_RULE:
-                fired.add(by_id[item.rule])
-                fired.update(by_id[r.rule] for r in item.also)
-        return frozenset(fired)
+                out.add(by_id[item.rule])
+                out.update(by_id[r.rule] for r in item.also)
+        return frozenset(out)
 
-    return Contender("nmt_rules", run)
+    return Contender("nmt_rules", run, fired)
 
 
 def engine_core(planner: Planner) -> Contender:
     """Engine.evaluate: facts to firings."""
     engine = planner.engine
 
-    def run(inputs: Inputs) -> Fired:
-        return frozenset(c.index for c in engine.evaluate(inputs.facts).fired)
+    def run(inputs: Inputs) -> Evaluation:
+        return engine.evaluate(inputs.facts)
 
-    return Contender("engine_core", run)
+    return Contender("engine_core", run, _evaluation_fired)
 
 
 def durable_core(program: Program) -> Contender:
@@ -117,7 +126,7 @@ def durable_core(program: Program) -> Contender:
     complete = core.complete_and_start_action
     retract = core.retract_fact
 
-    def run(inputs: Inputs) -> Fired:
+    def run(inputs: Inputs) -> list[int]:
         fired = []
         for pass_handles, payloads in zip(handles, inputs.durable_payloads, strict=True):
             for handle, fact in zip(pass_handles, payloads, strict=True):
@@ -130,33 +139,37 @@ def durable_core(program: Program) -> Contender:
                             fired.append(int(action[3 : action.index('"', 3)]))
                         action = complete(handle, state)
                 retract(handle, fact)
-        return frozenset(fired)
+        return fired
 
     def close() -> None:
         for row in handles:
             for handle in row:
                 core.delete_ruleset(handle)
 
-    return Contender("durable_core", run, close)
+    return Contender("durable_core", run, closer=close)
 
 
 def reference(program: Program) -> Contender:
     """The plain-Python evaluator of the compiled rules."""
 
-    def run(inputs: Inputs) -> Fired:
-        return frozenset(c.index for c in evaluate_reference(program, inputs.facts).fired)
+    def run(inputs: Inputs) -> Evaluation:
+        return evaluate_reference(program, inputs.facts)
 
-    return Contender("reference", run)
+    return Contender("reference", run, _evaluation_fired)
+
+
+def _evaluation_fired(evaluation: Evaluation) -> Fired:
+    return frozenset(c.index for c in evaluation.fired)
 
 
 def _passes(
     program: Program, evaluators: Sequence[Callable[[Mapping[str, Any]], list[int]]]
-) -> Callable[[Inputs], Fired]:
+) -> Callable[[Inputs], list[int]]:
     """Run per-pass evaluators with the derived facts set between passes, as the engine does."""
     derived = peer_derived(program)
     derived_false = peer_derived_false(program)
 
-    def run(inputs: Inputs) -> Fired:
+    def run(inputs: Inputs) -> list[int]:
         fact = dict(inputs.peer_fact)
         fact.update(derived_false)
         fired: list[int] = []
@@ -166,7 +179,7 @@ def _passes(
                     for name in derived[index]:
                         fact[name] = True
             fired += evaluate(fact)
-        return frozenset(fired)
+        return fired
 
     return run
 

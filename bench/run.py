@@ -75,13 +75,14 @@ def measure(
             share = _SLOW_SHARE.get(contender.name, 1.0)
             size = max(3, int(len(inputs) * share))
             batch = inputs[: min(size, _SLOW_CAP.get(contender.name, size))]
-            run = contender.run
+            run, fired = contender.run, contender.fired
             times = lat[contender.name]
             clock = time.perf_counter_ns
             for item in batch:
                 start = clock()
-                got = run(item)
+                result = run(item)
                 times.append(clock() - start)
+                got = fired(result)
                 if got != item.expected:
                     lost[contender.name] += len(got ^ item.expected)
     out = {}

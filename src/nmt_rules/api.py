@@ -17,7 +17,7 @@ from .engine import Engine, Evaluation
 from .errors import UnknownSettingError
 from .facts import to_facts
 from .model import BrainMap, CatalogueRef, Plan, PluginRef, Provenance, RulesetRef
-from .plan import build_plan
+from .plan import PlanBuilder
 from .plugins import PluginSet, load_plugins
 from .ruleset import Ruleset, core_ruleset, load_ruleset
 
@@ -50,6 +50,7 @@ class Planner:
         self.program: Program = compile_rulesets(rulesets)
         self.engine = Engine(self.program)
         self.catalogues = CatalogueIndex(tuple(catalogues))
+        self._builder = PlanBuilder(self.program, self.catalogues)
         self._provenance = {
             setting: self._provenance_for(setting) for setting in (None, *self.catalogues.settings)
         }
@@ -105,13 +106,8 @@ class Planner:
         if brain_map.setting is not None:
             self.check_setting(brain_map.setting)
         evaluation = self.engine.evaluate(to_facts(brain_map, self.program.fact_config))
-        plan = build_plan(
-            brain_map,
-            evaluation,
-            self.program,
-            self._provenance[brain_map.setting],
-            brain_map.setting,
-            self.catalogues,
+        plan = self._builder.build(
+            brain_map, evaluation, self._provenance[brain_map.setting], brain_map.setting
         )
         return plan, evaluation
 

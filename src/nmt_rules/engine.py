@@ -15,7 +15,6 @@ under load). Retracting is also twice as fast as creating and deleting a session
 from __future__ import annotations
 
 import itertools
-import json
 import threading
 import weakref
 from collections.abc import Iterable, Mapping
@@ -23,6 +22,7 @@ from typing import Any, Final
 
 import attrs
 import durable_rules_engine as _core
+import orjson
 
 from .compile import CompiledRule, Program, Shard
 from .errors import EngineError
@@ -32,8 +32,6 @@ _NOT_HANDLED: Final = 1  # no rule matched the fact: nothing to run
 _RESULTS: Final = {2: "observed (duplicate fact)", 3: "queued"}
 #: Actions on the session state object (e.g. of an `exists: false` rule) carry this marker.
 _STATE_MARKER: Final = '"$s":1'
-#: The fact JSON: compact, and the C encoder is used for every call.
-_dumps: Final = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
 
 
 @attrs.frozen
@@ -65,8 +63,10 @@ class Engine:
             [_Session(next(shards), shard, self._new_sid()) for shard in pass_shards]
             for pass_shards in program.passes
         ]
-        self._pass_keys = [
-            tuple(sorted({k for shard in shards for k in shard.keys})) for shards in program.passes
+        # Per pass: the fact keys its handles read, and its sessions.
+        self._passes = [
+            (tuple(sorted({k for shard in shards for k in shard.keys})), sessions)
+            for shards, sessions in zip(program.passes, self._by_pass, strict=True)
         ]
         self._finalizer = weakref.finalize(self, _delete_handles, list(self._handles))
 
@@ -77,16 +77,21 @@ class Engine:
     def evaluate(self, facts: Mapping[str, Any]) -> Evaluation:
         """Run every pass on the facts; derived facts are added between passes."""
         program = self.program
-        current = dict(facts)
+        # Derived facts start false (overriding any the caller passed) and turn true as
+        # the rules that set them fire.
+        current = {**facts, **program.derived_false}
         fired: list[int] = []
+        done = 0
         with self._lock:
-            for pass_index, sessions in enumerate(self._by_pass):
-                update_derived(current, program, fired)
-                # One fact JSON per pass, holding the keys its handles read, encoded once.
-                fact = _dumps({k: current[k] for k in self._pass_keys[pass_index] if k in current})
+            for keys, sessions in self._passes:
+                set_derived(current, program, fired[done:])
+                done = len(fired)
+                # One fact JSON per pass, holding the keys its handles read, encoded once
+                # (orjson: a tenth of the time of the standard library's encoder here).
+                fact = orjson.dumps({k: current[k] for k in keys if k in current}).decode()
                 for session in sessions:
                     self._run(session, fact, fired)
-        update_derived(current, program, fired)
+        set_derived(current, program, fired[done:])
         rules = program.rules
         # A rule whose condition has alternatives may fire once per alternative that holds.
         return Evaluation(tuple([rules[i] for i in sorted(set(fired))]), current)
@@ -150,9 +155,8 @@ class _Session:
         self.suffix = f',"sid":"{sid}","id":"f"}}'
 
 
-def update_derived(facts: dict[str, Any], program: Program, fired: Iterable[int]) -> None:
-    """Set stage.*.unmet and needs.* from the rules fired so far."""
-    facts.update(program.derived_false)
+def set_derived(facts: dict[str, Any], program: Program, fired: Iterable[int]) -> None:
+    """Turn true the derived facts (stage.*.unmet, needs.*) that fired rules set."""
     rule_sets = program.rule_sets
     for index in fired:
         for path in rule_sets[index]:

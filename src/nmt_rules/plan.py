@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 import attrs
+import orjson
 
 from ._convert import converter
 from .catalogue import CatalogueIndex
@@ -25,7 +26,18 @@ from .model import (
     ScorePoint,
 )
 from .reference import holds
-from .vocabulary import BANDS, CHANGES, DISCLAIMER, DOMAINS, INDICATORS, STAGE_DOMAIN, STAGES, Stage
+from .ruleset import Need
+from .vocabulary import (
+    BANDS,
+    CHANGES,
+    DISCLAIMER,
+    DOMAINS,
+    INDICATORS,
+    STAGE_DOMAIN,
+    STAGES,
+    NeedKind,
+    Stage,
+)
 
 _SEVERE: Final = BANDS.index("severe")
 SAFETY_FLOOR_RULE: Final = "nmt-rules/safety-floor"
@@ -34,67 +46,172 @@ SAFETY_FLOOR_NEED: Final = "unanswered-safety-flag"
 _BAND_PATHS: Final = tuple((s, f"bands.{STAGE_DOMAIN[s]}") for s in STAGES[1:])
 
 
-def build_plan(
-    brain_map: BrainMap,
-    evaluation: Evaluation,
-    program: Program,
-    provenance: Provenance,
-    setting: str | None = None,
-    catalogues: CatalogueIndex | None = None,
-) -> Plan:
-    """The plan for one evaluated brain map."""
-    facts = evaluation.facts
-    groups = _reasons_by_need(evaluation.fired, facts)
-    deferral = _Deferral(facts, groups, program)
-    age = brain_map.subject.age_years
-    resolve = catalogues.resolve if setting is not None and catalogues is not None else None
-    keyed: list[tuple[tuple[int, int, int, str], PlanItem]] = []
-    for need_id, group in groups.items():
-        need = program.needs[need_id]
-        item_id, stage_index = program.need_items[need_id]
-        held_by, released_when = deferral.holds(need.stage) if need.deferrable else _NOT_HELD
-        delivery: tuple[Delivery, ...] = ()
-        note = None
-        if resolve is not None:
-            delivery = resolve(setting, need_id, age)  # type: ignore[arg-type]
-            if not delivery:
-                note = f"the {setting} setting has no item for this need at age {int(age)}"
-        first = group.reasons[0]
-        item = PlanItem(
-            id=item_id,
-            stage=need.stage,
-            status="deferred" if held_by else "now",
-            indicator="critical" if stage_index == 0 else INDICATORS[group.rank],
-            need=need_id,
-            kind=need.kind,
-            title=need.title,
-            description=need.description,
-            audience=need.audience,
-            because=first.because,
-            rule=first.rule,
-            matched=first.matched,
-            also=tuple(group.reasons[1:]),
-            held_by=held_by,
-            released_when=released_when,
-            delivery=delivery,
-            delivery_note=note,
+class PlanBuilder:
+    """Turns evaluations into plans for one program and its catalogues.
+
+    Built once per Planner: everything about a rule or a need that does not depend on the
+    brain map (its item id, texts, order, indicator rank, the fields it explains) is looked
+    up here, so building a plan only does the per-map work."""
+
+    def __init__(self, program: Program, catalogues: CatalogueIndex | None = None) -> None:
+        self._program = program
+        self._catalogues = catalogues
+        ordered = sorted(program.rules, key=lambda c: (c.rule.priority, c.qualified_id))
+        #: Position of each rule (by index) in priority order: how a need's reasons are ranked.
+        self._rank_of = [0] * len(program.rules)
+        for position, compiled in enumerate(ordered):
+            self._rank_of[compiled.index] = position
+        self._rules = [_RuleInfo.of(c) for c in program.rules]
+        self._needs = {n.id: _NeedInfo.of(n) for n in program.needs.values()}
+
+    def build(
+        self,
+        brain_map: BrainMap,
+        evaluation: Evaluation,
+        provenance: Provenance,
+        setting: str | None = None,
+    ) -> Plan:
+        """The plan for one evaluated brain map."""
+        facts = evaluation.facts
+        groups = self._reasons_by_need(evaluation.fired, facts)
+        deferral = _Deferral(facts, groups, self._program)
+        age = brain_map.subject.age_years
+        resolve = self._catalogues.resolve if setting and self._catalogues else None
+        keyed: list[tuple[tuple[int, int, int, str], PlanItem]] = []
+        for need_id, group in groups.items():
+            need = self._needs[need_id]
+            held_by, released_when = deferral.holds(need.stage) if need.deferrable else _NOT_HELD
+            delivery: tuple[Delivery, ...] = ()
+            note = None
+            if resolve is not None:
+                delivery = resolve(setting, need_id, age)  # type: ignore[arg-type]
+                if not delivery:
+                    note = f"the {setting} setting has no item for this need at age {int(age)}"
+            reasons = group.reasons
+            first = reasons[0]
+            item = PlanItem(
+                need.item_id,
+                need.stage,
+                "deferred" if held_by else "now",
+                "critical" if need.is_safety else INDICATORS[group.rank],
+                need_id,
+                need.kind,
+                need.title,
+                need.description,
+                need.audience,
+                first.because,
+                first.rule,
+                first.matched,
+                tuple(reasons[1:]),
+                held_by,
+                released_when,
+                delivery,
+                note,
+            )
+            # Safety first; then what to do now, lowest stage first; then what waits. Within
+            # a stage the most urgent rule's priority decides, then the id, so the order is
+            # stable.
+            order = 0 if need.is_safety else 2 if held_by else 1
+            keyed.append(((order, need.stage_index, group.priority, need.item_id), item))
+        keyed.sort(key=_first)
+        items = _safety_floor(brain_map, evaluation.fired) + [item for _, item in keyed]
+        return Plan(
+            _plan_id(brain_map, facts, setting, provenance),
+            brain_map.subject.id,
+            brain_map.assessed_on,
+            setting,
+            tuple(items),
+            provenance,
+            DISCLAIMER,
+            _progress(brain_map, facts),
         )
-        # Safety first; then what to do now, lowest stage first; then what waits. Within a
-        # stage the most urgent rule's priority decides, then the id, so the order is stable.
-        order = 0 if stage_index == 0 else 2 if held_by else 1
-        keyed.append(((order, stage_index, group.priority, item_id), item))
-    keyed.sort(key=_first)
-    items = _safety_floor(brain_map, evaluation.fired) + [item for _, item in keyed]
-    return Plan(
-        plan_id=_plan_id(brain_map, facts, setting, provenance),
-        subject_id=brain_map.subject.id,
-        assessed_on=brain_map.assessed_on,
-        setting=setting,
-        items=tuple(items),
-        provenance=provenance,
-        disclaimer=DISCLAIMER,
-        progress=_progress(brain_map, facts),
-    )
+
+    def _reasons_by_need(
+        self, fired: Sequence[CompiledRule], facts: Mapping[str, Any]
+    ) -> dict[str, _Group]:
+        """Each raised need's reasons, most urgent rule first."""
+        by_need: dict[str, _Group] = {}
+        rules = self._rules
+        for index in sorted([c.index for c in fired], key=self._rank_of.__getitem__):
+            info = rules[index]
+            fields = info.fields
+            if fields is None:
+                matched = matched_facts(info.compiled, facts)
+            else:
+                # Every test of a rule without `any` held, or it would not have fired.
+                matched = {}
+                for path, values in fields:
+                    value = facts.get(path)
+                    matched[path] = (
+                        values[value] if values is not None and value is not None else value
+                    )
+            reason = Reason(info.rule_id, info.because, matched)
+            for need_id in info.needs:
+                group = by_need.get(need_id)
+                if group is None:
+                    by_need[need_id] = _Group([reason], info.priority, info.rank)
+                else:
+                    group.reasons.append(reason)
+                    if info.rank < group.rank:
+                        group.rank = info.rank
+        return by_need
+
+
+@attrs.frozen
+class _RuleInfo:
+    """What a plan needs of one compiled rule, looked up once."""
+
+    compiled: CompiledRule
+    rule_id: str
+    because: str
+    priority: int
+    rank: int  # index into INDICATORS: lower is stronger
+    needs: tuple[str, ...]
+    #: Fields to explain with their enum names; None when the tests must be re-checked.
+    fields: tuple[tuple[str, tuple[str, ...] | None], ...] | None
+
+    @classmethod
+    def of(cls, compiled: CompiledRule) -> _RuleInfo:
+        rule = compiled.rule
+        return cls(
+            compiled,
+            compiled.qualified_id,
+            rule.because,
+            rule.priority,
+            _INDICATOR_RANK[rule.indicator],
+            tuple(ref.id for ref in rule.needs),
+            compiled.matched_fields,
+        )
+
+
+@attrs.frozen
+class _NeedInfo:
+    """What a plan item takes from its need, looked up once."""
+
+    item_id: str
+    stage: Stage
+    stage_index: int
+    is_safety: bool
+    deferrable: bool
+    kind: NeedKind
+    title: str
+    description: str
+    audience: tuple[str, ...]
+
+    @classmethod
+    def of(cls, need: Need) -> _NeedInfo:
+        index = STAGES.index(need.stage)
+        return cls(
+            f"{need.stage}/{need.id}",
+            need.stage,
+            index,
+            index == 0,
+            need.deferrable,
+            need.kind,
+            need.title,
+            need.description,
+            need.audience,
+        )
 
 
 def _progress(brain_map: BrainMap, facts: Mapping[str, Any]) -> tuple[DomainProgress, ...]:
@@ -141,35 +258,6 @@ class _Group:
     reasons: list[Reason]
     priority: int
     rank: int  # index into INDICATORS: lower is stronger
-
-
-def _reasons_by_need(fired: Sequence[CompiledRule], facts: Mapping[str, Any]) -> dict[str, _Group]:
-    by_need: dict[str, _Group] = {}
-    for compiled in sorted(fired, key=_sort_key):
-        rule = compiled.rule
-        fields = compiled.matched_fields
-        if fields is None:
-            matched = matched_facts(compiled, facts)
-        else:
-            # Every test of a rule without `any` held, or it would not have fired.
-            matched = {}
-            for path, values in fields:
-                value = facts.get(path)
-                matched[path] = values[value] if values is not None and value is not None else value
-        reason = Reason(compiled.qualified_id, rule.because, matched)
-        rank = _INDICATOR_RANK[rule.indicator]
-        for ref in rule.needs:
-            group = by_need.get(ref.id)
-            if group is None:
-                by_need[ref.id] = _Group([reason], rule.priority, rank)
-            else:
-                group.reasons.append(reason)
-                group.rank = min(group.rank, rank)
-    return by_need
-
-
-def _sort_key(compiled: CompiledRule) -> tuple[int, str]:
-    return compiled.sort_key
 
 
 class _Deferral:
@@ -257,11 +345,10 @@ def _plan_id(
 ) -> str:
     """An id for the plan's content: the facts decide every item, so the same subject, date,
     facts, setting, rulesets and catalogues give the same id. A hash, so no data leaks out."""
-    payload = (
-        f"{brain_map.subject.id}|{brain_map.assessed_on}|{setting}|"
-        f"{sorted(facts.items())!r}|{_provenance_digest(provenance)}"
-    )
-    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+    digest = hashlib.sha256(f"{brain_map.subject.id}|{brain_map.assessed_on}|{setting}|".encode())
+    digest.update(orjson.dumps(facts, option=orjson.OPT_SORT_KEYS))
+    digest.update(_provenance_digest(provenance).encode())
+    return digest.hexdigest()[:16]
 
 
 @functools.lru_cache(maxsize=16)

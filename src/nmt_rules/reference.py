@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .compile import Program
-from .engine import Evaluation, update_derived
+from .engine import Evaluation, set_derived
 from .vocabulary import STAGES
 
 _ORDERED = {
@@ -24,14 +24,15 @@ _ORDERED = {
 
 def evaluate_reference(program: Program, facts: Mapping[str, Any]) -> Evaluation:
     """Evaluate every rule in plain Python, one stage at a time."""
-    current = dict(facts)
+    current = {**facts, **program.derived_false}
     fired: set[int] = set()
     for stage in STAGES:
-        update_derived(current, program, fired)
-        for compiled in program.rules:
-            if compiled.rule.stage == stage and holds(compiled.expression, current):
-                fired.add(compiled.index)
-    update_derived(current, program, fired)
+        # Each stage sees the derived facts of the stages below it.
+        stage_fired = [
+            c.index for c in program.rules if c.rule.stage == stage and holds(c.expression, current)
+        ]
+        set_derived(current, program, stage_fired)
+        fired.update(stage_fired)
     return Evaluation(tuple(program.rules[i] for i in sorted(fired)), current)
 
 
