@@ -135,7 +135,7 @@ def durable_core(program: Program) -> Contender:
                     result = start(handle, state)
                     action = result[1] if result else None
                     while action:
-                        if '"$s":1' not in action:
+                        if not action.endswith('"$s":1}}}'):
                             fired.append(int(action[3 : action.index('"', 3)]))
                         action = complete(handle, state)
                 retract(handle, fact)

@@ -24,14 +24,15 @@ import attrs
 import durable_rules_engine as _core
 import orjson
 
-from .compile import CompiledRule, Program, Shard
+from .compile import CompiledRule, Program
 from .errors import EngineError
 
 _OK: Final = 0
 _NOT_HANDLED: Final = 1  # no rule matched the fact: nothing to run
 _RESULTS: Final = {2: "observed (duplicate fact)", 3: "queued"}
-#: Actions on the session state object (e.g. of an `exists: false` rule) carry this marker.
-_STATE_MARKER: Final = '"$s":1'
+#: Actions on the session state object (e.g. of an `exists: false` rule) end with this; a
+#: fact's action ends with the fact's "id" instead. Checking the end spares a scan of the fact.
+_STATE_END: Final = '"$s":1}}}'
 
 
 @attrs.frozen
@@ -49,26 +50,24 @@ class Engine:
         self.program = program
         self._lock = threading.Lock()
         self._sessions = itertools.count(1)
-        self._handles: list[int] = []
+        self._sid = str(next(self._sessions))
+        handles: list[int] = []
         try:
             for shard in (s for shards in program.passes for s in shards):
-                self._handles.append(
-                    _core.create_ruleset(f"nmt-{shard.name}", shard.durable_json())
-                )
+                handles.append(_core.create_ruleset(f"nmt-{shard.name}", shard.durable_json()))
         except Exception as exc:  # the C core raises its own bare error type
-            _delete_handles(self._handles)
+            _delete_handles(handles)
             raise EngineError(f"durable-rules refused the compiled ruleset: {exc}") from exc
-        shards = iter(self._handles)
-        self._by_pass = [
-            [_Session(next(shards), shard, self._new_sid()) for shard in pass_shards]
-            for pass_shards in program.passes
-        ]
-        # Per pass: the fact keys its handles read, and its sessions.
+        numbered = iter(handles)
+        # Per pass: the fact keys its handles read, and each handle with its shard's name.
         self._passes = [
-            (tuple(sorted({k for shard in shards for k in shard.keys})), sessions)
-            for shards, sessions in zip(program.passes, self._by_pass, strict=True)
+            (
+                tuple(sorted({k for shard in shards for k in shard.keys})),
+                [(next(numbered), shard.name) for shard in shards],
+            )
+            for shards in program.passes
         ]
-        self._finalizer = weakref.finalize(self, _delete_handles, list(self._handles))
+        self._finalizer = weakref.finalize(self, _delete_handles, handles)
 
     def close(self) -> None:
         """Free the durable handles now instead of at garbage collection."""
@@ -83,27 +82,25 @@ class Engine:
         fired: list[int] = []
         done = 0
         with self._lock:
-            for keys, sessions in self._passes:
+            for keys, handles in self._passes:
                 set_derived(current, program, fired[done:])
                 done = len(fired)
                 # One fact JSON per pass, holding the keys its handles read, encoded once
-                # (orjson: a tenth of the time of the standard library's encoder here).
-                fact = orjson.dumps({k: current[k] for k in keys if k in current}).decode()
-                for session in sessions:
-                    self._run(session, fact, fired)
+                # (orjson: a tenth of the time of the standard library's encoder here). The
+                # session id and a fixed "id" keep durable from calling it a duplicate.
+                fact = {k: current[k] for k in keys if k in current}
+                fact["sid"] = self._sid
+                fact["id"] = "f"
+                fact_json = orjson.dumps(fact).decode()
+                for handle, name in handles:
+                    self._run(handle, name, fact_json, fired)
         set_derived(current, program, fired[done:])
         rules = program.rules
         # A rule whose condition has alternatives may fire once per alternative that holds.
         return Evaluation(tuple([rules[i] for i in sorted(set(fired))]), current)
 
-    def _new_sid(self) -> str:
-        return str(next(self._sessions))
-
-    def _run(self, session: _Session, facts_json: str, fired: list[int]) -> None:
-        # Each session has its own sid; "id" keeps durable from calling the fact a duplicate.
-        suffix = session.suffix
-        fact = facts_json[:-1] + suffix if len(facts_json) > 2 else "{" + suffix[1:]
-        handle = session.handle
+    def _run(self, handle: int, name: str, fact: str, fired: list[int]) -> None:
+        """Assert the fact on one handle, collect what fires, and retract it again."""
         asserted = False
         try:
             code, state = _core.assert_fact(handle, fact)
@@ -112,47 +109,26 @@ class Engine:
                 result = _core.start_action_for_state(handle, state)
                 action = result[1] if result else None
                 while action:
-                    if _STATE_MARKER not in action:
+                    if not action.endswith(_STATE_END):
                         # action is '{"r<index>":{...}}': read the index without parsing JSON.
                         fired.append(int(action[3 : action.index('"', 3)]))
                     action = _core.complete_and_start_action(handle, state)
             elif code != _NOT_HANDLED:
                 raise EngineError(
-                    f"durable-rules answered {code} ({_RESULTS.get(code, 'unknown')}) on {session.shard.name}"
+                    f"durable-rules answered {code} ({_RESULTS.get(code, 'unknown')}) on {name}"
                 )
             retracted, _ = _core.retract_fact(handle, fact)
             if retracted not in (_OK, _NOT_HANDLED):
                 # A fact left behind would match again in the next evaluation.
-                raise EngineError(
-                    f"durable-rules answered {retracted} to a retraction on {session.shard.name}"
-                )
+                raise EngineError(f"durable-rules answered {retracted} to a retraction on {name}")
         except Exception as exc:
-            # The session may hold a half-evaluated fact: never reuse it.
-            session.renew(self._new_sid())
+            # A session may hold a half-evaluated fact: never reuse it. Every handle moves to
+            # a new session id (failures are rare; one id for all keeps one JSON per pass).
+            self._sid = str(next(self._sessions))
             if isinstance(exc, EngineError):
                 raise
             stage = "assert" if not asserted else "drain"
-            raise EngineError(
-                f"durable-rules failed ({stage}) on {session.shard.name}: {exc}"
-            ) from exc
-
-
-@attrs.define
-class _Session:
-    """One durable handle, the shard it holds and the session id its facts use."""
-
-    handle: int
-    shard: Shard
-    sid: str
-    suffix: str = attrs.field(init=False)  # ',"sid":"<sid>","id":"f"}': ends the fact JSON
-
-    def __attrs_post_init__(self) -> None:
-        self.renew(self.sid)
-
-    def renew(self, sid: str) -> None:
-        """Use a new session id (after a failure left the old session in doubt)."""
-        self.sid = sid
-        self.suffix = f',"sid":"{sid}","id":"f"}}'
+            raise EngineError(f"durable-rules failed ({stage}) on {name}: {exc}") from exc
 
 
 def set_derived(facts: dict[str, Any], program: Program, fired: Iterable[int]) -> None:
