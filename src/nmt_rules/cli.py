@@ -11,6 +11,7 @@ from typing import Any, Final, TypeVar
 
 import attrs
 import click
+import orjson
 
 from ._files import atomic_writer
 from .api import Planner, default_planner, planner_for, version
@@ -155,7 +156,7 @@ def batch(source: str, out: str, setting: str | None) -> None:
                 path = f"{error['path']}: " if error["path"] else ""
                 problems.append(f"{line['source']}: {path}{error['message']}")
             failed += "errors" in line
-            handle.write(json.dumps(line, ensure_ascii=False) + "\n")
+            handle.write(orjson.dumps(line).decode() + "\n")
     for problem in problems:
         click.echo(problem, err=True)
     click.echo(f"{failed} of {count} records failed; plans written to {out}", err=True)

@@ -6,7 +6,9 @@ import html
 import json
 import textwrap
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Literal
+
+import orjson
 
 from ._convert import converter
 from .model import Plan, PlanItem
@@ -30,9 +32,10 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
     return data
 
 
-def plan_to_json(plan: Plan, indent: int | None = 2) -> str:
-    """The plan as JSON text (the contract host applications depend on)."""
-    return json.dumps(plan_to_dict(plan), indent=indent, ensure_ascii=False)
+def plan_to_json(plan: Plan, indent: Literal[2] | None = 2) -> str:
+    """The plan as JSON text (the contract host applications depend on): indented by two
+    spaces, or on one line with ``indent=None``."""
+    return orjson.dumps(plan_to_dict(plan), option=orjson.OPT_INDENT_2 if indent else 0).decode()
 
 
 Section = tuple[str, list[tuple[str | None, list[PlanItem]]]]
