@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,21 @@ def _problems(data: Any) -> list[str]:
     with pytest.raises(InputError) as caught:
         parse_brain_map(data)
     return [str(p) for p in caught.value.problems]
+
+
+def test_dates_as_yaml_gives_them_parse_and_the_input_is_left_as_it_was() -> None:
+    data = make_map(
+        previous=[{"assessed_on": dt.date(2026, 1, 15), "domains": make_map()["domains"]}]
+    )
+    data["assessed_on"] = dt.date(2026, 10, 1)
+    before = copy.deepcopy(data)
+    bm = parse_brain_map(data)
+    assert bm.assessed_on == dt.date(2026, 10, 1)
+    assert bm.previous[0].assessed_on == dt.date(2026, 1, 15)
+    assert data == before
+    data["assessed_on"] = dt.date(2026, 10, 1)
+    data["domains"]["cognitive"] = 140
+    assert _problems(data) == ["domains.cognitive: 140 is above 100"]
 
 
 def test_a_full_map_parses_into_the_model() -> None:
