@@ -89,8 +89,6 @@ class Program:
     rule_sets: tuple[tuple[str, ...], ...] = attrs.field(init=False, repr=False, eq=False)
     #: Every derived path, false: the state before any rule fired.
     derived_false: Mapping[str, bool] = attrs.field(init=False, repr=False, eq=False)
-    #: For each need, its plan item id and its stage's position (0 = safety).
-    need_items: Mapping[str, tuple[str, int]] = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
         derived = set(self.derived_paths)
@@ -103,8 +101,6 @@ class Program:
             sets.append(tuple(dict.fromkeys(p for p in paths if p in derived)))
         object.__setattr__(self, "rule_sets", tuple(sets))
         object.__setattr__(self, "derived_false", dict.fromkeys(self.derived_paths, False))
-        items = {n.id: (f"{n.stage}/{n.id}", STAGES.index(n.stage)) for n in self.needs.values()}
-        object.__setattr__(self, "need_items", items)
 
 
 def compile_rulesets(rulesets: Sequence[Ruleset], shard_capacity: int = SHARD_CAPACITY) -> Program:

@@ -56,7 +56,7 @@ class PlanBuilder:
     def __init__(self, program: Program, catalogues: CatalogueIndex | None = None) -> None:
         self._program = program
         self._catalogues = catalogues
-        ordered = sorted(program.rules, key=lambda c: (c.rule.priority, c.qualified_id))
+        ordered = sorted(program.rules, key=lambda c: c.sort_key)
         #: Position of each rule (by index) in priority order: how a need's reasons are ranked.
         self._rank_of = [0] * len(program.rules)
         for position, compiled in enumerate(ordered):
@@ -76,7 +76,8 @@ class PlanBuilder:
         groups = self._reasons_by_need(evaluation.fired, facts)
         deferral = _Deferral(facts, groups, self._program)
         age = brain_map.subject.age_years
-        resolve = self._catalogues.resolve if setting and self._catalogues else None
+        catalogues = self._catalogues
+        resolve = catalogues.resolve if setting is not None and catalogues is not None else None
         keyed: list[tuple[tuple[int, int, int, str], PlanItem]] = []
         for need_id, group in groups.items():
             need = self._needs[need_id]
