@@ -61,6 +61,12 @@ _SLOW_SHARE = {"reference": 0.5, "zen": 0.5, "rule_engine": 0.05}
 _SLOW_CAP = {"rule_engine": 3}  # at most this many maps a round (about 1 s each at 4,000 rules)
 
 
+def _batch(contender: c.Contender, inputs: Sequence[c.Inputs]) -> Sequence[c.Inputs]:
+    """The maps a contender runs each round (the slow ones run a share of them)."""
+    size = max(3, int(len(inputs) * _SLOW_SHARE.get(contender.name, 1.0)))
+    return inputs[: min(size, _SLOW_CAP.get(contender.name, size))]
+
+
 def measure(
     contenders: Sequence[c.Contender], inputs: Sequence[c.Inputs], repeats: int
 ) -> dict[str, dict[str, Any]]:
@@ -72,9 +78,7 @@ def measure(
         order = list(contenders)
         order = order[round_number % len(order) :] + order[: round_number % len(order)]
         for contender in order:
-            share = _SLOW_SHARE.get(contender.name, 1.0)
-            size = max(3, int(len(inputs) * share))
-            batch = inputs[: min(size, _SLOW_CAP.get(contender.name, size))]
+            batch = _batch(contender, inputs)
             run, fired = contender.run, contender.fired
             times = lat[contender.name]
             clock = time.perf_counter_ns
@@ -244,8 +248,10 @@ def bench_size(size: str, quick: bool, peers: bool) -> dict[str, Any]:
     ]
     if peers and size != "core" and c.conjunctive(rulesets):
         contenders += [c.zen(program), c.rule_engine(program)]
-    for contender in contenders:  # warm up: first calls build caches on every side
-        for item in inputs[: 1 if contender.name in _SLOW_CAP else 5]:
+    # Warm up: one untimed round over the same maps, so every contender is measured in the
+    # steady state of a long-running host (for nmt-rules: catalogue resolutions cached).
+    for contender in contenders:
+        for item in _batch(contender, inputs):
             contender.run(item)
     results = measure(contenders, inputs, 2 if quick else 3)
     for contender in contenders:
