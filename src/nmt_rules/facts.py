@@ -147,7 +147,7 @@ _ADVERSITY = {v: i for i, v in enumerate(ADVERSITY_LEVELS)}
 _RELATIONAL = {v: i for i, v in enumerate(RELATIONAL_HEALTH_LEVELS)}
 _HIGH = ADVERSITY_LEVELS.index("high")
 _AGE_GROUP = {group: i for i, group in enumerate(AGE_GROUPS)}
-# Fact keys spelt once: a plan is made per request, and building the keys was a fifth of it.
+# Fact keys spelt once here rather than formatted again for every map.
 _DOMAIN_KEYS: Final = tuple(
     (d, f"domains.{d}", f"bands.{d}", f"change.{d}", f"previous_bands.{d}") for d in DOMAINS
 )
