@@ -1,7 +1,7 @@
 """The benchmark's own machinery: every contender it times must give the reference's firings.
 
 No timing here: this guards the claim `make bench` rests on (zero lost firings), so a broken
-floor driver or end-to-end reader fails in `make test`, not only in a twenty-minute run.
+floor driver or end-to-end reader fails in `make test`, not only in a full benchmark run.
 """
 
 from __future__ import annotations
