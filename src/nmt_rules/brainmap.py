@@ -58,15 +58,15 @@ def _is_date(value: str) -> bool:
 def parse_brain_map(data: object, source: str | None = None) -> BrainMap:
     """Validate parsed YAML/JSON data and return the model; raise InputError listing problems."""
     doc = data
+    problems: list[FieldProblem] = []
     if not _passes_fast_check(doc):
         # YAML gives dates as date objects: as ISO strings they may pass. Copying only here
         # spares JSON input (every HTTP request) a walk over the whole map.
         doc = _jsonable(data)
         if not _passes_fast_check(doc):
             problems = [_describe(e) for e in _validator().iter_errors(doc)]
-            if problems:  # jsonschema is the authority where the two validators differ
-                raise InputError(sorted(set(problems), key=lambda p: (p.path, p.message)), source)
-    problems = list(_semantic_problems(doc))
+    if not problems:  # jsonschema is the authority where the two validators differ
+        problems = list(_semantic_problems(doc))
     if problems:
         raise InputError(sorted(set(problems), key=lambda p: (p.path, p.message)), source)
     return _structure(doc, BrainMap)
