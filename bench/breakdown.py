@@ -21,20 +21,11 @@ from typing import Any
 
 import contenders as c
 from maps import brain_maps
-from rulegen import program_for
 
-from nmt_rules import PlanItem, Planner, Reason
+from nmt_rules import PlanItem, Reason
 from nmt_rules.brainmap import parse_brain_map
 from nmt_rules.facts import to_facts
 from nmt_rules.plugins import load_plugins
-
-
-def _planner(size: str) -> Planner:
-    if size == "core":
-        return Planner.default()
-    rulesets, _ = program_for(size)
-    plugins = load_plugins()
-    return Planner(rulesets, plugins.catalogues, plugins)
 
 
 def _best(
@@ -57,7 +48,7 @@ def _construction_us(make: Callable[[], object]) -> float:
 def main(argv: Sequence[str]) -> int:
     size = argv[0] if argv else "core"
     count = int(argv[1]) if len(argv) > 1 else 1000
-    planner = _planner(size)
+    planner = c.planner_for(size, load_plugins())
     inputs = c.prepare(planner, [parse_brain_map(d) for d in brain_maps(count)])
     config = planner.program.fact_config
     floor = c.durable_core(planner.program)
@@ -76,7 +67,7 @@ def main(argv: Sequence[str]) -> int:
     plans = [planner.plan(i.brain_map, i.setting) for i in inputs]
     items = statistics.mean(len(p.items) for p in plans)
     reasons = statistics.mean(sum(1 + len(i.also) for i in p.items) for p in plans)
-    sample = plans[0].items[0]
+    sample = next(item for plan in plans for item in plan.items)  # some maps raise no need
     fields = tuple(getattr(sample, a.name) for a in PlanItem.__attrs_attrs__)
     item_us = _construction_us(lambda: PlanItem(*fields))
     reason_us = _construction_us(lambda: Reason(sample.rule, sample.because, sample.matched))

@@ -21,6 +21,7 @@ from rulegen import (
     peer_derived_false,
     peer_fact,
     rule_engine_texts,
+    rulesets_for,
     zen_decisions,
 )
 
@@ -29,6 +30,7 @@ from nmt_rules.compile import Program
 from nmt_rules.engine import Evaluation
 from nmt_rules.model import BrainMap, Plan
 from nmt_rules.plan import SAFETY_FLOOR_RULE
+from nmt_rules.plugins import PluginSet
 from nmt_rules.reference import evaluate_reference
 from nmt_rules.ruleset import Ruleset
 
@@ -59,6 +61,11 @@ class Contender:
     run: Callable[[Inputs], Any]
     fired: Callable[[Any], Fired] = _as_fired  # rule indices, from what run returned
     closer: Callable[[], None] | None = None
+
+
+def planner_for(size: str, plugins: PluginSet) -> Planner:
+    """The Planner of a benchmark size: its rulesets, with the installed setting catalogues."""
+    return Planner(rulesets_for(size), plugins.catalogues, plugins)
 
 
 def prepare(planner: Planner, brain_maps: Sequence[BrainMap]) -> list[Inputs]:

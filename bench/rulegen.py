@@ -151,9 +151,14 @@ def generated_ruleset(rule_count: int, seed: int = 1) -> Ruleset:
     return parse_ruleset(generated_yaml(rule_count, seed), f"<generated-{rule_count}>", "bench")
 
 
+def rulesets_for(size: str) -> list[Ruleset]:
+    """The rulesets of a benchmark size: 'core' or a rule count."""
+    return [core_ruleset()] if size == "core" else [generated_ruleset(int(size))]
+
+
 def program_for(size: str) -> tuple[Sequence[Ruleset], Program]:
     """Rulesets and compiled program of a benchmark size: 'core' or a rule count."""
-    rulesets = [core_ruleset()] if size == "core" else [generated_ruleset(int(size))]
+    rulesets = rulesets_for(size)
     return rulesets, compile_rulesets(rulesets)
 
 

@@ -20,15 +20,11 @@ def test_every_contender_fires_what_the_reference_fires(
     monkeypatch.syspath_prepend(str(BENCH))
     import contenders
     from maps import brain_maps
-    from rulegen import program_for
 
-    from nmt_rules import Planner
     from nmt_rules.brainmap import parse_brain_map
     from nmt_rules.plugins import load_plugins
 
-    rulesets, _ = program_for(size)
-    plugins = load_plugins()
-    planner = Planner(rulesets, plugins.catalogues, plugins)
+    planner = contenders.planner_for(size, load_plugins())
     inputs = contenders.prepare(planner, [parse_brain_map(d) for d in brain_maps(60)])
     assert sum(len(i.expected) for i in inputs) > 60  # the maps make rules fire
     timed = [
