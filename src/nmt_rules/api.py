@@ -111,6 +111,11 @@ class Planner:
         )
         return plan, evaluation
 
+    def close(self) -> None:
+        """Free the planner's durable-rules handles and sessions now, not at garbage
+        collection; it cannot plan afterwards."""
+        self.engine.close()
+
     def check_setting(self, setting: str) -> None:
         """Raise UnknownSettingError unless some loaded catalogue serves the setting."""
         if setting not in self.catalogues.settings:
@@ -157,7 +162,9 @@ def planner_for(rulesets: tuple[Ruleset, ...]) -> Planner:
     time) so repeated calls do not recompile."""
     key = tuple((r.name, r.sha256) for r in rulesets)
     with _default_lock:
-        planner = _custom.get(key)
+        planner = _custom.pop(key, None)
+        if planner is not None:  # most recently used last: the first is evicted
+            _custom[key] = planner
     if planner is None:
         base = default_planner()
         planner = Planner(rulesets, base.catalogues.catalogues, base.plugins)

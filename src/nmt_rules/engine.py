@@ -10,11 +10,18 @@ actions and retracts the fact again. A session per evaluation would be simpler, 
 durable-rules 2.0.28 never initialises a new session's action context, so deleting a session
 that ran no action frees a garbage pointer and crashes the process at random (seen here
 under load). Retracting is also twice as fast as creating and deleting a session.
+
+`delete_ruleset` does not free a handle's sessions (about 1.6 MiB each on the core ruleset),
+so closing an engine must delete them first, which is only safe once each has run an action.
+Every handle therefore carries one more rule, on the state object durable-rules asserts when
+a session is created, and the engine opens each session by draining that rule's action.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import json
 import threading
 import weakref
 from collections.abc import Iterable, Mapping
@@ -33,6 +40,9 @@ _RESULTS: Final = {2: "observed (duplicate fact)", 3: "queued"}
 #: Actions on the session state object (e.g. of an `exists: false` rule) end with this; a
 #: fact's action ends with the fact's "id" instead. Checking the end spares a scan of the fact.
 _STATE_END: Final = '"$s":1}}}'
+#: Fires once per session, on the state object that creating the session asserts: running
+#: an action initialises the session's action context, which delete_state frees.
+_OPEN_RULE: Final = {"nmt-open": {"all": [{"m": {"$s": 1}}]}}
 
 
 @attrs.frozen
@@ -50,13 +60,15 @@ class Engine:
         self.program = program
         self._lock = threading.Lock()
         self._sessions = itertools.count(1)
-        self._sid = str(next(self._sessions))
         handles: list[int] = []
+        #: Every session id opened on the handles; all are deleted on close.
+        sids: list[str] = []
         try:
             for shard in (s for shards in program.passes for s in shards):
-                handles.append(_core.create_ruleset(f"nmt-{shard.name}", shard.durable_json()))
+                rules = {**json.loads(shard.durable_json()), **_OPEN_RULE}
+                handles.append(_core.create_ruleset(f"nmt-{shard.name}", json.dumps(rules)))
         except Exception as exc:  # the C core raises its own bare error type
-            _delete_handles(handles)
+            _delete(handles, sids)
             raise EngineError(f"durable-rules refused the compiled ruleset: {exc}") from exc
         numbered = iter(handles)
         # Per pass: the fact keys its handles read, and each handle with its shard's name.
@@ -67,10 +79,36 @@ class Engine:
             )
             for shards in program.passes
         ]
-        self._finalizer = weakref.finalize(self, _delete_handles, handles)
+        self._handles = handles
+        self._sids = sids
+        self._finalizer = weakref.finalize(self, _delete, handles, sids)
+        self._sid = self._open_session()
+
+    def _open_session(self) -> str:
+        """A new session id, created on every handle and its opening action drained."""
+        sid = str(next(self._sessions))
+        self._sids.append(sid)
+        fact = orjson.dumps({"sid": sid, "id": "open"}).decode()
+        try:
+            for handle in self._handles:
+                _, state = _core.assert_fact(handle, fact)
+                # Whatever fires on the bare fact (rules testing only `exists: false`) and the
+                # opening rule itself: drained and ignored.
+                result = _core.start_action_for_state(handle, state)
+                while result:
+                    result = _core.complete_and_start_action(handle, state)
+                _core.retract_fact(handle, fact)
+        except Exception as exc:
+            raise EngineError(f"durable-rules failed to open a session: {exc}") from exc
+        return sid
+
+    def _close_session(self, sid: str) -> None:
+        """Free a session on every handle (durable keeps at most about 1,024 per handle)."""
+        self._sids.remove(sid)
+        _delete_sessions(self._handles, [sid])
 
     def close(self) -> None:
-        """Free the durable handles now instead of at garbage collection."""
+        """Free the durable handles and their sessions now instead of at garbage collection."""
         self._finalizer()
 
     def evaluate(self, facts: Mapping[str, Any]) -> Evaluation:
@@ -124,7 +162,8 @@ class Engine:
         except Exception as exc:
             # A session may hold a half-evaluated fact: never reuse it. Every handle moves to
             # a new session id (failures are rare; one id for all keeps one JSON per pass).
-            self._sid = str(next(self._sessions))
+            failed, self._sid = self._sid, self._open_session()
+            self._close_session(failed)
             if isinstance(exc, EngineError):
                 raise
             stage = "assert" if not asserted else "drain"
@@ -139,6 +178,15 @@ def set_derived(facts: dict[str, Any], program: Program, fired: Iterable[int]) -
             facts[path] = True
 
 
-def _delete_handles(handles: list[int]) -> None:
+def _delete(handles: list[int], sids: list[str]) -> None:
+    """Delete every session of every handle, then the handles."""
+    _delete_sessions(handles, sids)
     while handles:
         _core.delete_ruleset(handles.pop())
+
+
+def _delete_sessions(handles: list[int], sids: list[str]) -> None:
+    for handle in handles:
+        for sid in sids:
+            with contextlib.suppress(Exception):  # a session never opened on this handle
+                _core.delete_state(handle, sid)
