@@ -5,19 +5,25 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import functools
-import json
+import math
+import re
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import fastjsonschema
 import jsonschema
-import yaml
 
 from ._attrs_schema import schema_for
 from ._convert import fast_structure as _structure
-from .errors import FieldProblem, InputError
+from ._json import loads as json_loads
+from ._yaml import MAX_DEPTH, MAX_NUMBER, load_plain, read_text
+from .errors import DocumentError, FieldProblem, InputError
 from .model import BrainMap
+
+#: The largest brain map read from a file, a JSON line or a request, in characters: a
+#: thousand times a full map with history and a dozen earlier assessments.
+MAX_MAP_CHARS: Final = 2**20
 
 
 @functools.cache
@@ -47,18 +53,27 @@ def _fast_check() -> Callable[[object], object]:
     return check
 
 
+#: The only date form a map takes; `date.fromisoformat` alone also takes week dates
+#: (2026-W40-1) and basic forms (20261001).
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def _is_date(value: str) -> bool:
+    if not _DATE.fullmatch(value):
+        return False
     try:
         dt.date.fromisoformat(value)
     except ValueError:
         return False
-    return len(value) == len("YYYY-MM-DD")
+    return True
 
 
 def parse_brain_map(data: object, source: str | None = None) -> BrainMap:
     """Validate parsed YAML/JSON data and return the model; raise InputError listing problems."""
     doc = data
-    problems: list[FieldProblem] = []
+    problems = list(_unreadable_values(data, ""))
+    if problems:
+        raise InputError(problems, source)
     if not _passes_fast_check(doc):
         # YAML gives dates as date objects: as ISO strings they may pass. Copying only here
         # spares JSON input (every HTTP request) a walk over the whole map.
@@ -81,24 +96,55 @@ def _passes_fast_check(doc: object) -> bool:
 
 
 def load_brain_map(path: str | Path) -> BrainMap:
-    """Read a brain map from a YAML or JSON file."""
+    """Read a brain map from a YAML or JSON file (.json), of at most MAX_MAP_CHARS."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path, MAX_MAP_CHARS)
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError([FieldProblem("", f"cannot read file: {exc}")], str(path)) from None
-    try:
-        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except json.JSONDecodeError as exc:
-        where = f"{path}:{exc.lineno}:{exc.colno}"
-        raise InputError([FieldProblem("", f"invalid JSON: {exc.msg}")], where) from None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        raise InputError([FieldProblem("", f"invalid YAML: {exc.problem}")], where) from None
-    except yaml.YAMLError as exc:
-        raise InputError([FieldProblem("", f"invalid YAML: {exc}")], str(path)) from None
+    data = read_map_text(text, str(path), json_text=path.suffix == ".json")
     return parse_brain_map(data, str(path))
+
+
+def read_map_text(text: str, source: str, json_text: bool) -> Any:
+    """A map's JSON or YAML text as plain data (not yet validated); InputError names
+    source:line:col of a syntax problem, a duplicate key, an ambiguous or oversized value,
+    or a text longer than MAX_MAP_CHARS."""
+    if not json_text:
+        return load_plain(text, source, MAX_MAP_CHARS)
+    try:
+        if len(text) > MAX_MAP_CHARS:
+            raise DocumentError(f"the map is larger than the limit of {MAX_MAP_CHARS // 2**20} MiB")
+        return json_loads(text)
+    except DocumentError as exc:
+        raise InputError([FieldProblem("", exc.message, exc.line, exc.col)], source) from None
+
+
+def _unreadable_values(data: object, path: str, depth: int = 0) -> Iterable[FieldProblem]:
+    """Values no map may hold, whatever its schema: NaN, infinities, numbers too large to
+    compare exactly, text that is not Unicode, keys that are not text, nesting too deep."""
+    if depth > MAX_DEPTH:
+        yield FieldProblem(path, f"nested more than {MAX_DEPTH} levels deep")
+    elif isinstance(data, Mapping):
+        for key, value in data.items():
+            if not isinstance(key, str):
+                yield FieldProblem(path, f"keys must be text, got {type(key).__name__}")
+                continue
+            yield from _unreadable_values(key, path, depth + 1)
+            yield from _unreadable_values(value, f"{path}.{key}" if path else key, depth + 1)
+    elif isinstance(data, list | tuple):
+        for index, value in enumerate(data):
+            yield from _unreadable_values(value, f"{path}[{index}]", depth + 1)
+    elif isinstance(data, float) and not math.isfinite(data):
+        what = "NaN" if math.isnan(data) else "infinity"
+        yield FieldProblem(path, f"{what} is not a number a map may hold")
+    elif isinstance(data, int | float) and not isinstance(data, bool) and abs(data) >= MAX_NUMBER:
+        yield FieldProblem(path, "is too large (numbers must be below 10^15)")
+    elif isinstance(data, str) and not data.isascii():
+        try:
+            data.encode("utf-8")
+        except UnicodeEncodeError:
+            yield FieldProblem(path, "text that is not valid Unicode (a lone surrogate)")
 
 
 def _jsonable(data: object) -> object:

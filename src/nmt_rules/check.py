@@ -14,9 +14,8 @@ from pathlib import Path
 from typing import Final, Literal
 
 import attrs
-import yaml
 
-from ._yaml import LOADER, Reporter
+from ._yaml import MAX_DOCUMENT_CHARS, Reporter, read_text, top_keys
 from .catalogue import Catalogue, CatalogueIndex, read_catalogue, unknown_need_diagnostics
 from .compile import compile_rulesets
 from .errors import Diagnostic, RulesetError
@@ -65,14 +64,10 @@ def files_to_check(paths: Iterable[Path]) -> list[tuple[Path, bool]]:
 
 def file_kind(text: str) -> Kind | None:
     """A ruleset or a catalogue, by its top-level key; None if neither."""
-    try:
-        node = yaml.compose(text, Loader=LOADER)
-    except yaml.YAMLError:
+    keys = top_keys(text)
+    if keys is None:
         # Broken YAML: a top-level key at the start of a line still tells the kind.
         keys = set(_TOP_KEY.findall(text))
-    else:
-        pairs = node.value if isinstance(node, yaml.MappingNode) else []
-        keys = {k.value for k, _ in pairs if isinstance(k, yaml.ScalarNode)}
     if "ruleset" in keys:
         return "ruleset"
     if "catalogue" in keys:
@@ -89,7 +84,7 @@ def check_paths(paths: Sequence[Path], plugins: PluginSet | None = None) -> Chec
     files = 0
     for path, named in files_to_check(paths):
         try:
-            text = path.read_text(encoding="utf-8")
+            text = read_text(path, MAX_DOCUMENT_CHARS)
         except (OSError, UnicodeDecodeError) as exc:
             diagnostics.append(Diagnostic(str(path), 1, 1, "error", f"cannot read file: {exc}"))
             continue

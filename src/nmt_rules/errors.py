@@ -23,10 +23,13 @@ class Diagnostic:
 
 @attrs.frozen
 class FieldProblem:
-    """One problem in a JSON/YAML input document, located by a dotted field path."""
+    """One problem in a JSON/YAML input document, located by a dotted field path, and by
+    line and column where the text itself is at fault (a syntax error, a duplicate key)."""
 
     path: str
     message: str
+    line: int | None = None
+    col: int | None = None
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}" if self.path else self.message
@@ -36,14 +39,30 @@ class NmtRulesError(Exception):
     """Base class of every error nmt-rules raises on purpose."""
 
 
+class DocumentError(NmtRulesError):
+    """A YAML or JSON text was refused at a 1-based line and column (loaders report it as an
+    InputError or a Diagnostic under their own file name)."""
+
+    def __init__(self, message: str, line: int = 1, col: int = 1) -> None:
+        self.message = message
+        self.line = line
+        self.col = col
+        super().__init__(f"{line}:{col}: {message}")
+
+
 class InputError(NmtRulesError):
     """A brain map (or other input document) is invalid; lists each field problem."""
 
     def __init__(self, problems: Sequence[FieldProblem], source: str | None = None) -> None:
         self.problems = tuple(problems)
         self.source = source
-        prefix = f"{source}: " if source else ""
-        super().__init__("\n".join(prefix + str(p) for p in self.problems))
+        super().__init__("\n".join(_where(source, p) + str(p) for p in self.problems))
+
+
+def _where(source: str | None, problem: FieldProblem) -> str:
+    if problem.line is None:
+        return f"{source}: " if source else ""
+    return f"{source or '<input>'}:{problem.line}:{problem.col}: "
 
 
 class RulesetError(NmtRulesError):

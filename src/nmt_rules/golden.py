@@ -15,20 +15,21 @@ from pathlib import Path
 from typing import Final
 
 import attrs
-import yaml
 
 from ._yaml import (
+    MAX_DOCUMENT_CHARS,
     Located,
     Reporter,
     check_mapping,
     describe,
     load_located,
+    read_text,
     require_choice,
     require_list,
     require_string,
 )
 from .api import Planner
-from .brainmap import parse_brain_map
+from .brainmap import load_brain_map, parse_brain_map
 from .errors import Diagnostic, InputError, NmtRulesError
 from .model import BrainMap, Plan, PlanItem
 from .plan import SAFETY_FLOOR_NEED
@@ -180,7 +181,7 @@ def load_cases(
     for path in find_case_files(paths):
         reporter = Reporter(str(path))
         try:
-            text = path.read_text(encoding="utf-8")
+            text = read_text(path, MAX_DOCUMENT_CHARS)
         except (OSError, UnicodeDecodeError) as exc:
             reporter.error((1, 1), f"cannot read file: {exc}")
         else:
@@ -236,27 +237,22 @@ def _read_map(
     if ("map" in fields) == ("map_file" in fields):
         reporter.error(node, "a case gives exactly one of `map` (inline) or `map_file` (a path)")
         return None
-    if "map" in fields:
-        at: Located = fields["map"]
-        data = at.plain()
-        source = f"{path}:{at.line}:{at.col}"
-    else:
-        at = fields["map_file"]
-        name = require_string(at, reporter, "map_file")
+    if "map_file" in fields:
+        name = require_string(fields["map_file"], reporter, "map_file")
         if name is None:
             return None
-        map_path = path.parent / name
         try:
-            data = yaml.safe_load(map_path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-            reporter.error(at, f"cannot read map_file {str(map_path)!r}: {exc}")
+            return load_brain_map(path.parent / name)
+        except InputError as exc:
+            reporter.error(fields["map_file"], f"invalid map_file: {exc}")
             return None
-        source = str(map_path)
+    inline: Located = fields["map"]
     try:
-        return parse_brain_map(data, source)
+        return parse_brain_map(inline.plain(), f"{path}:{inline.line}:{inline.col}")
     except InputError as exc:
-        problems = "; ".join(str(p) for p in exc.problems)
-        reporter.error(at, f"invalid brain map: {problems}")
+        for problem in exc.problems:
+            # At the field's own line where the map has it; at the map for a missing one.
+            reporter.error(inline.find(problem.path) or inline, f"invalid brain map: {problem}")
         return None
 
 
