@@ -13,7 +13,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from nmt_rules import Planner
-from nmt_rules.server import create_app
+from nmt_rules.server import MAX_BODY_BYTES, create_app
 
 from .conftest import make_map
 
@@ -53,6 +53,40 @@ def test_malformed_json_gets_400_with_its_position(client: TestClient) -> None:
     )
     assert reply.status_code == 400
     assert "invalid JSON at line 1" in reply.json()["errors"][0]["message"]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            b'{"subject": {"id": "c", "age_years": 3, "age_years": 30}}',
+            "body: invalid JSON at line 1 column 41: duplicate key 'age_years' (columns 25 and 41)",
+        ),
+        (
+            b'{"subject": {"id": "c", "age_years": NaN}}',
+            "body: invalid JSON at line 1 column 38: NaN is not a number JSON allows",
+        ),
+    ],
+)
+def test_json_that_could_mean_two_things_gets_400(
+    client: TestClient, body: bytes, message: str
+) -> None:
+    # Python's json kept the last key and read NaN, which planned a 3-year-old as an adult.
+    reply = client.post("/v1/plans", content=body, headers={"content-type": "application/json"})
+    assert reply.status_code == 400
+    assert reply.json()["errors"][0]["message"] == message
+
+
+def test_bodies_over_the_limit_get_413(client: TestClient) -> None:
+    body = json.dumps(make_map()).encode() + b" " * MAX_BODY_BYTES
+    reply = client.post("/v1/plans", content=body, headers={"content-type": "application/json"})
+    assert reply.status_code == 413
+
+
+def test_an_age_durable_rules_cannot_read_still_plans(client: TestClient) -> None:
+    reply = client.post("/v1/plans", json=make_map(age=1e-7, flags=["self_harm"]))
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["items"][0]["indicator"] == "critical"
 
 
 def test_unknown_setting_gets_400_listing_known_settings(client: TestClient) -> None:

@@ -7,9 +7,8 @@ loop rather than paying a thread hop; the Planner is safe to share either way.
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Final
 
 import orjson
 from starlette.applications import Starlette
@@ -18,10 +17,15 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from . import cds
+from ._json import loads as json_loads
 from .api import Planner, version
-from .errors import InputError, NmtRulesError, UnknownSettingError
+from .brainmap import MAX_MAP_CHARS
+from .errors import DocumentError, InputError, NmtRulesError, UnknownSettingError
 from .report import plan_to_dict
 from .schemas import SCHEMAS
+
+#: The largest request body read: a map of MAX_MAP_CHARS and a CDS Hooks envelope around it.
+MAX_BODY_BYTES: Final = 2 * MAX_MAP_CHARS
 
 
 def create_app(planner: Planner | None = None) -> Starlette:
@@ -107,11 +111,21 @@ class _Json(JSONResponse):
 
 
 async def _json_body(request: Request) -> Any:
-    raw = await request.body()
+    """The request's JSON, read as map files are (no duplicate keys, NaN or endless numbers),
+    or the error reply; bodies past MAX_BODY_BYTES are refused before they are read whole."""
+    too_large = _error(413, f"body: larger than the limit of {MAX_BODY_BYTES // 2**20} MiB")
+    if int(request.headers.get("content-length") or 0) > MAX_BODY_BYTES:
+        return too_large
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_BODY_BYTES:
+            return too_large
     try:
-        return json.loads(raw)
-    except json.JSONDecodeError as exc:
-        return _error(400, f"body: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}")
+        return json_loads(raw.decode("utf-8"))
+    except DocumentError as exc:
+        reason = exc.message.removeprefix("invalid JSON: ")
+        return _error(400, f"body: invalid JSON at line {exc.line} column {exc.col}: {reason}")
     except UnicodeDecodeError:
         return _error(400, "body: not UTF-8 text")
 
