@@ -1,27 +1,74 @@
-"""Write files atomically: a reader sees the old file or the whole new one, never a part."""
+"""Write files so that no reader, and no kill, ever takes part of one for the whole."""
 
 from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO
+
+import attrs
 
 
-@contextlib.contextmanager
-def atomic_writer(path: str | Path) -> Iterator[TextIO]:
-    """Open a temporary file beside `path`; on success rename it over `path`."""
-    path = Path(path)
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
+@attrs.define
+class PartialFile:
+    """Lines written to PATH.partial beside the real file behind PATH (links followed, so a
+    link stays a link), renamed over it once complete. Interrupted, it keeps whole lines
+    only, which a later run may continue (`resume`)."""
+
+    target: Path
+    partial: Path
+    handle: BinaryIO
+    written: int = 0  # bytes of whole lines in the file
+
+    @staticmethod
+    def paths(path: str | Path) -> tuple[Path, Path]:
+        """The real file behind PATH and its partial file."""
+        target = Path(os.path.realpath(path))
+        return target, target.with_name(target.name + ".partial")
+
+    @classmethod
+    def open(cls, path: str | Path, resume: bool = False) -> PartialFile:
+        """Start the partial file, or reopen one to resume it; raises OSError."""
+        target, partial = cls.paths(path)
+        handle = partial.open("r+b" if resume and partial.exists() else "wb")
+        with contextlib.suppress(OSError):  # a replaced file keeps its permissions
+            os.chmod(partial, target.stat().st_mode & 0o7777)
+        return cls(target, partial, handle)
+
+    def resume(self, keep: Callable[[bytes], bool]) -> None:
+        """Keep the file's first whole lines while `keep` accepts them; drop the rest,
+        including a last line cut short by a kill."""
+        self.handle.seek(0)
+        for line in iter(self.handle.readline, b""):
+            if not line.endswith(b"\n") or not keep(line):
+                break
+            self.written += len(line)
+        self.handle.seek(self.written)
+        self.handle.truncate()
+
+    def write(self, line: bytes) -> None:
+        """Append one whole line, on disk before the next (for a run killed after it)."""
+        self.handle.write(line)
+        self.handle.flush()
+        self.written += len(line)
+
+    def finish(self) -> None:
+        """Complete: the partial file replaces the target atomically, durably."""
+        os.fsync(self.handle.fileno())
+        self.handle.close()
+        os.replace(self.partial, self.target)
+        directory = os.open(self.target.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+
+    def stop(self) -> None:
+        """Interrupted: whole lines only stay in the partial file."""
+        with contextlib.suppress(OSError):
+            self.handle.flush()
+        with contextlib.suppress(OSError):
+            self.handle.truncate(self.written)
+        self.handle.close()

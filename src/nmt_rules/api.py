@@ -146,11 +146,16 @@ def recommend(
     ``setting`` overrides the map's own; ``ruleset`` (paths or Ruleset objects) replaces the
     core ruleset and plugins' rulesets for this call, keeping the plugins' catalogues.
     """
-    if ruleset is None:
-        return default_planner().plan(brain_map, setting)
-    specs = [ruleset] if isinstance(ruleset, str | Path | Ruleset) else list(ruleset)
-    rulesets = tuple(r if isinstance(r, Ruleset) else load_ruleset(r) for r in specs)
-    return planner_for(rulesets).plan(brain_map, setting)
+    return planner_with(ruleset).plan(brain_map, setting)
+
+
+def planner_with(ruleset: RulesetSpec | None = None) -> Planner:
+    """The default planner, or one running these rulesets (paths or Ruleset objects; none
+    means the default) with the installed catalogues."""
+    specs = [ruleset] if isinstance(ruleset, str | Path | Ruleset) else list(ruleset or ())
+    if not specs:
+        return default_planner()
+    return planner_for(tuple(r if isinstance(r, Ruleset) else load_ruleset(r) for r in specs))
 
 
 _custom: dict[tuple[tuple[str, str], ...], Planner] = {}

@@ -1,77 +1,445 @@
-"""Plan many brain maps at once: bad records are reported and the rest go on."""
+"""Plan many brain maps at once: every record gets a line, in input order, whatever it holds.
+
+A record is one line of a JSON Lines file (or of standard input), one YAML/JSON map file of a
+folder, or a single map file. Each becomes one output line, its plan or its errors; a record
+that cannot be planned for any reason (invalid, poisonous, or a bug) is an error line and the
+run goes on. With more than one job, worker processes (each with its own Planner: durable
+handles belong to a process) plan chunks of records while this process reads ahead a bounded
+window and writes results in input order, so the output is byte-identical for any job count.
+
+A file output is written to OUT.partial beside the real target and renamed over it when the
+run is complete. A run that is killed leaves OUT.partial holding whole lines for a prefix of
+the input; `resume` continues after them.
+"""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
+import collections
+import contextlib
+import itertools
+import multiprocessing
+import os
+import re
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, Final
 
 import attrs
+import orjson
 
-from .api import Planner
-from .brainmap import load_brain_map
-from .errors import FieldProblem, InputError, NmtRulesError
+from ._files import PartialFile
+from .api import Planner, planner_with
+from .brainmap import MAX_MAP_CHARS, load_brain_map, read_map_text
+from .errors import BatchError, FieldProblem, InputError, NmtRulesError
 from .model import BrainMap
 from .report import plan_to_dict
+
+#: SOURCE or OUT naming standard input or output.
+STANDARD: Final = "-"
+#: Files of a folder (or a single file) read as one map each; anything else is JSON Lines.
+MAP_SUFFIXES: Final = (".yaml", ".yml", ".json")
+#: Records a worker plans per task: large enough that passing them costs little, small
+#: enough that an interrupted run stops within milliseconds.
+CHUNK: Final = 16
+#: Where problems are summarised rather than each printed.
+PROBLEMS_SHOWN: Final = 1000
+#: The start of every output line: its source (a JSON string) and whether a plan or errors
+#: follow; a resumed run reads only this much of each line it keeps.
+_HEAD: Final = re.compile(rb'\{"source":("(?:[^"\\]|\\.)*"),"(plan|errors)":')
 
 
 @attrs.frozen
 class Record:
-    """One input record: where it came from and its data, or why it could not be read."""
+    """One input record: where it came from, and its JSON text or map file."""
 
-    source: str
-    data: BrainMap | dict[str, Any] | None = None
-    error: InputError | None = None
+    file: str
+    line: int | None = None  # its line in a JSON Lines file
+    text: str | None = None  # a JSON line
+    path: str | None = None  # a map file to read
+    problem: str | None = None  # why it could not even be read
+
+    @property
+    def source(self) -> str:
+        """`file:line` for a JSON line, the file for a map file."""
+        return self.file if self.line is None else f"{self.file}:{self.line}"
 
 
-def read_records(path: str | Path) -> tuple[int, Iterator[Record]]:
-    """How many records a JSON Lines file (one map per line) or a folder of YAML/JSON map
-    files holds, and the records themselves, parsed one at a time as they are iterated."""
-    path = Path(path)
-    if path.is_dir():
-        files = _map_files(path)
-        return len(files), (_load(file) for file in files)
+@attrs.frozen
+class Outcome:
+    """A record's output line (newline included) and what to tell the user about it."""
+
+    line: bytes
+    problems: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class Source:
+    """What SOURCE names: standard input or a file of JSON Lines, a folder of map files, or
+    a single map file."""
+
+    name: str
+    files: tuple[Path, ...] | None = None  # the map files; None for JSON Lines
+    count: int | None = None  # records, when known in advance
+
+    @classmethod
+    def open(cls, name: str) -> Source:
+        """Look at SOURCE; raise BatchError when it cannot be read."""
+        if name == STANDARD:
+            return cls(name)
+        path = Path(name)
+        try:
+            if path.is_dir():
+                found = (p for p in path.iterdir() if p.suffix in MAP_SUFFIXES and p.is_file())
+                files = tuple(sorted(found))
+                return cls(name, files, len(files))
+            if path.suffix in MAP_SUFFIXES:
+                path.stat()
+                return cls(name, (path,), 1)
+            return cls(name, count=_count_lines(path))
+        except OSError as exc:
+            raise BatchError(f"cannot read {name}: {exc.strerror or exc}") from None
+
+    @property
+    def label(self) -> str:
+        """The name records are reported under."""
+        return "<stdin>" if self.name == STANDARD else self.name
+
+    def identities(self) -> set[tuple[int, int]]:
+        """(device, inode) of every file read, so an output can never overwrite one."""
+        found = set()
+        for path in (Path(self.name),) if self.files is None else self.files:
+            with contextlib.suppress(OSError):
+                status = os.fstat(0) if self.name == STANDARD else path.stat()
+                found.add((status.st_dev, status.st_ino))
+        return found
+
+    def records(self) -> Iterator[Record]:
+        """Every record, read as iterated."""
+        if self.files is not None:
+            return (Record(str(p), path=str(p)) for p in self.files)
+        if self.name == STANDARD:
+            return _lines(sys.stdin.buffer, self.label)
+        return _file_lines(Path(self.name))
+
+
+def _count_lines(path: Path) -> int:
+    """Lines that are not blank, read in blocks so a line of gigabytes costs no memory."""
+    count = 0
+    content = False  # whether the line being read holds more than white space
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(2**20), b""):
+            *ended, rest = block.split(b"\n")
+            for piece in ended:
+                count += content or bool(piece.strip())
+                content = False
+            content = content or bool(rest.strip())
+    return count + content
+
+
+def _file_lines(path: Path) -> Iterator[Record]:
+    with path.open("rb") as handle:
+        yield from _lines(handle, str(path))
+
+
+def _lines(handle: IO[bytes], name: str) -> Iterator[Record]:
+    """JSON Lines split on \\n only: U+2028 and other line breaks inside a string are text
+    (JSON allows them raw), and splitting there would shift every later line number."""
+    for number in itertools.count(1):
+        raw = handle.readline(MAX_MAP_CHARS + 1)
+        if not raw:
+            return
+        if len(raw) > MAX_MAP_CHARS and not raw.endswith(b"\n"):
+            while (rest := handle.readline(2**20)) and not rest.endswith(b"\n"):
+                pass  # skip the rest of the line without holding it
+            problem = f"the line is longer than the limit of {MAX_MAP_CHARS // 2**20} MiB"
+            yield Record(name, number, problem=problem)
+            continue
+        if not raw.strip():
+            continue
+        if number == 1:
+            raw = raw.removeprefix(b"\xef\xbb\xbf")  # a byte order mark some editors write
+        try:
+            yield Record(name, number, text=raw.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            yield Record(name, number, problem=f"not UTF-8 text at byte {exc.start + 1}")
+
+
+def plan_record(planner: Planner, record: Record, setting: str | None) -> Outcome:
+    """A record's output line: its plan, or its errors. Never raises: a record that breaks
+    anything, nmt-rules included, is reported as an error line instead of ending the run."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError([FieldProblem("", f"cannot read file: {exc}")], str(path)) from None
-    numbered = [(number, line) for number, line in enumerate(lines, start=1) if line.strip()]
-    return len(numbered), (_parse_line(f"{path}:{n}", line) for n, line in numbered)
-
-
-def _load(file: Path) -> Record:
-    try:
-        return Record(str(file), load_brain_map(file))
+        brain_map = _read(record)
+        plan = planner.plan(brain_map, setting)
+        return Outcome(_line({"source": record.source, "plan": plan_to_dict(plan)}))
     except InputError as exc:
-        return Record(str(file), error=exc)
-
-
-def _parse_line(source: str, line: str) -> Record:
-    try:
-        return Record(source, json.loads(line))
-    except json.JSONDecodeError as exc:
-        problem = FieldProblem("", f"invalid JSON at column {exc.colno}: {exc.msg}")
-        return Record(source, error=InputError([problem], source))
-
-
-def _map_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.glob("*") if p.suffix in (".yaml", ".yml", ".json"))
-
-
-def plan_record(planner: Planner, record: Record, setting: str | None) -> dict[str, Any]:
-    """The output line for one record: its plan, or its errors by field path."""
-    if record.error is not None:
-        return {"source": record.source, "errors": _errors(record.error)}
-    assert record.data is not None
-    try:
-        plan = planner.plan(record.data, setting)
-    except InputError as exc:
-        return {"source": record.source, "errors": _errors(exc)}
+        problems = exc.problems
     except NmtRulesError as exc:
-        return {"source": record.source, "errors": [{"path": "", "message": str(exc)}]}
-    return {"source": record.source, "plan": plan_to_dict(plan)}
+        problems = (FieldProblem("", str(exc)),)
+    except Exception as exc:  # a bug must cost one record, not the 10,000 plans around it
+        problems = (FieldProblem("", f"internal error: {type(exc).__name__}: {exc}"),)
+    if record.line is not None:  # a JSON line: its column, at the line in the file
+        problems = tuple(
+            attrs.evolve(p, line=record.line) if p.line is not None else p for p in problems
+        )
+    errors = [
+        {"path": p.path, "message": p.message}
+        | ({"line": p.line, "col": p.col} if p.line is not None else {})
+        for p in problems
+    ]
+    line = _line({"source": record.source, "errors": errors})
+    return Outcome(line, tuple(_problem_text(record, p) for p in problems))
 
 
-def _errors(error: InputError) -> list[dict[str, str]]:
-    return [{"path": p.path, "message": p.message} for p in error.problems]
+def _read(record: Record) -> BrainMap | dict[str, Any]:
+    if record.problem is not None:
+        raise InputError([FieldProblem("", record.problem)], record.source)
+    if record.path is not None:
+        return load_brain_map(record.path)
+    assert record.text is not None
+    data = read_map_text(record.text, record.file, json_text=True)
+    if not isinstance(data, dict):
+        raise InputError([FieldProblem("", "a record must be a JSON object (a brain map)")])
+    return data
+
+
+def _line(content: dict[str, Any]) -> bytes:
+    line = orjson.dumps(content)
+    if not line.isascii() and any(raw in line for raw, _ in _LINE_BREAKS):
+        # Legal raw in JSON, but line breaks to Python's str.splitlines and to JavaScript
+        # before ES2019: escaped, the output splits into records on \n for every reader.
+        for raw, escaped in _LINE_BREAKS:
+            line = line.replace(raw, escaped)
+    return line + b"\n"
+
+
+_LINE_BREAKS: Final = (
+    (b"\xe2\x80\xa8", b"\\u2028"),
+    (b"\xe2\x80\xa9", b"\\u2029"),
+    (b"\xc2\x85", b"\\u0085"),
+)
+
+
+def _problem_text(record: Record, problem: FieldProblem) -> str:
+    if problem.line is None:
+        return f"{record.source}: {problem}"
+    return f"{record.file}:{problem.line}:{problem.col}: {problem}"
+
+
+# --- planning in worker processes -------------------------------------------------------
+
+_worker: tuple[Planner, str | None] | None = None
+
+
+def _start_worker(parent: int, rulesets: tuple[str, ...], setting: str | None) -> None:
+    """Each worker builds its own Planner. Ctrl-C reaches the whole process group: the
+    parent alone handles it and stops the workers."""
+    global _worker
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_end_with, args=(parent,), daemon=True).start()
+    _worker = (planner_with(rulesets), setting)
+
+
+def _end_with(parent: int) -> None:
+    """End this worker once its parent is gone: a worker holds both ends of its task queue,
+    so it would wait for tasks forever after a SIGKILL of the parent."""
+    while os.getppid() == parent:
+        time.sleep(0.2)
+    os._exit(1)
+
+
+def _plan_chunk(records: Sequence[Record]) -> list[Outcome]:
+    assert _worker is not None
+    planner, setting = _worker
+    return [plan_record(planner, record, setting) for record in records]
+
+
+def plan_records(
+    records: Iterable[Record],
+    planner: Planner,
+    rulesets: tuple[str, ...],
+    setting: str | None,
+    jobs: int,
+) -> Iterator[Outcome]:
+    """Outcomes in input order. With jobs > 1, worker processes running `rulesets` (the
+    files `planner` was built from; none for the default) plan chunks of records, at most a
+    few chunks per worker ahead of the one being written, so memory stays bounded."""
+    if jobs <= 1:
+        yield from (plan_record(planner, record, setting) for record in records)
+        return
+    chunks = _chunks(records, CHUNK)
+    head = list(itertools.islice(chunks, 2))
+    if len(head) < 2:  # one chunk: starting workers would cost more than planning it
+        yield from (plan_record(planner, record, setting) for chunk in head for record in chunk)
+        return
+    # spawn: a fresh interpreter per worker works the same everywhere, and never inherits
+    # threads or locks of this process, which forking (with the server in tests) can.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(
+        jobs,
+        mp_context=context,
+        initializer=_start_worker,
+        initargs=(os.getpid(), rulesets, setting),
+    ) as pool:
+        window: collections.deque[Future[list[Outcome]]] = collections.deque()
+        try:
+            for chunk in itertools.chain(head, chunks):
+                window.append(pool.submit(_plan_chunk, chunk))
+                if len(window) >= 4 * jobs:
+                    yield from window.popleft().result()
+            while window:
+                yield from window.popleft().result()
+        finally:
+            for future in window:  # interrupted: drop what is queued, finish what runs
+                future.cancel()
+
+
+def _chunks(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
+    iterator = iter(records)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
+
+
+def default_jobs() -> int:
+    """Every core this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
+
+# --- output ---------------------------------------------------------------------------
+
+
+@attrs.define
+class Output:
+    """Where output lines go: standard output, or OUT.partial renamed over OUT at the end."""
+
+    name: str
+    file: PartialFile | None = None  # None for standard output
+    kept: int = 0  # records an earlier run planned, kept by --resume
+    kept_failed: int = 0
+    last_source: str | None = None  # of the last line kept
+
+    @classmethod
+    def open(cls, name: str, source: Source, resume: bool) -> Output:
+        """Open OUT for writing; raise BatchError when that would lose data or cannot work."""
+        if name == STANDARD:
+            if resume:
+                raise BatchError("--resume needs an output file, not standard output")
+            return cls("<stdout>")
+        inputs = source.identities()
+        target, partial = PartialFile.paths(name)
+        for path in (target, partial):
+            with contextlib.suppress(OSError):
+                status = path.stat()
+                if (status.st_dev, status.st_ino) in inputs:
+                    raise BatchError(
+                        f"{name} is the input {source.label}: refusing to overwrite it"
+                    )
+        if partial.exists() and not resume:
+            raise BatchError(
+                f"{partial} holds the plans of an interrupted run: add --resume to continue "
+                "it, or delete it to start again"
+            )
+        try:
+            file = PartialFile.open(name, resume)
+        except OSError as exc:
+            raise BatchError(f"cannot write {name}: {exc.strerror or exc}") from None
+        output = cls(name, file)
+        if resume:
+            file.resume(output._keep)
+        return output
+
+    def _keep(self, line: bytes) -> bool:
+        head = _HEAD.match(line)
+        if head is None:
+            return False
+        self.kept += 1
+        self.kept_failed += head.group(2) == b"errors"
+        self.last_source = orjson.loads(head.group(1))
+        return True
+
+    @property
+    def partial(self) -> Path | None:
+        """Where the plans of an unfinished run are."""
+        return None if self.file is None else self.file.partial
+
+    def write(self, line: bytes) -> None:
+        """Write one output line."""
+        if self.file is None:
+            sys.stdout.buffer.write(line)
+        else:
+            self.file.write(line)
+
+    def finish(self) -> None:
+        """The run is complete."""
+        if self.file is None:
+            sys.stdout.buffer.flush()
+        else:
+            self.file.finish()
+
+    def stop(self) -> None:
+        """The run is interrupted: keep whole lines only, for a resumed run."""
+        if self.file is not None:
+            self.file.stop()
+
+
+@attrs.define
+class Summary:
+    """What a run did."""
+
+    records: int = 0
+    failed: int = 0
+    kept: int = 0  # planned by an earlier run and kept (--resume)
+    problems: list[str] = attrs.Factory(list)
+    unshown: int = 0
+
+
+def run(
+    source: Source,
+    output: Output,
+    planner: Planner,
+    rulesets: tuple[str, ...],
+    setting: str | None,
+    jobs: int,
+    progress: Callable[[int], None] = lambda _: None,
+) -> Summary:
+    """Plan every record of source into output; `progress` hears of each record done.
+    On any interruption (KeyboardInterrupt included) the output keeps whole lines only."""
+    summary = Summary(kept=output.kept, failed=output.kept_failed)
+    try:
+        records = _skip(source.records(), output)
+        progress(output.kept)
+        for outcome in plan_records(records, planner, rulesets, setting, jobs):
+            output.write(outcome.line)
+            summary.records += 1
+            if outcome.problems:
+                summary.failed += 1
+                room = PROBLEMS_SHOWN - len(summary.problems)
+                summary.problems += outcome.problems[: max(room, 0)]
+                summary.unshown += max(len(outcome.problems) - max(room, 0), 0)
+            progress(1)
+    except BaseException:
+        output.stop()
+        raise
+    output.finish()
+    return summary
+
+
+def _skip(records: Iterator[Record], output: Output) -> Iterator[Record]:
+    """The records after those an earlier run planned into the kept output, which must be
+    the same input's first records."""
+    skipped = collections.deque(itertools.islice(records, output.kept), maxlen=1)
+    last = skipped[0] if skipped else None
+    if output.kept and (last is None or last.source != output.last_source):
+        found = f"record {output.kept} is {last.source}" if last else "there are fewer records"
+        raise BatchError(
+            f"{output.partial} does not continue this input: its last plan is for "
+            f"{output.last_source} but {found}; delete it to start again"
+        )
+    return records

@@ -71,9 +71,11 @@ def _is_date(value: str) -> bool:
 def parse_brain_map(data: object, source: str | None = None) -> BrainMap:
     """Validate parsed YAML/JSON data and return the model; raise InputError listing problems."""
     doc = data
-    problems = list(_unreadable_values(data, ""))
-    if problems:
-        raise InputError(problems, source)
+    problems: list[FieldProblem] = []
+    if not _readable(data):
+        problems = list(_unreadable_values(data, ""))
+        if problems:
+            raise InputError(problems, source)
     if not _passes_fast_check(doc):
         # YAML gives dates as date objects: as ISO strings they may pass. Copying only here
         # spares JSON input (every HTTP request) a walk over the whole map.
@@ -120,6 +122,45 @@ def read_map_text(text: str, source: str, json_text: bool) -> Any:
         raise InputError([FieldProblem("", exc.message, exc.line, exc.col)], source) from None
 
 
+def _readable(data: object) -> bool:
+    """Whether no value is one `_unreadable_values` would name: a quick pass without paths,
+    since every map from JSON or an API goes through it (exact types first: the common
+    case costs a few microseconds)."""
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        value, depth = pop()
+        kind = type(value)
+        if kind is str:
+            if not value.isascii() and not _is_unicode(value):
+                return False
+        elif kind is int or kind is float:
+            if not -MAX_NUMBER < value < MAX_NUMBER:  # NaN compares false too
+                return False
+        elif kind is dict or kind is list:
+            if depth >= MAX_DEPTH:
+                return False
+            if kind is list:
+                for item in value:
+                    push((item, depth + 1))
+                continue
+            for key, item in value.items():
+                if type(key) is not str or not key.isascii():
+                    return False
+                push((item, depth + 1))
+        elif value is not None and kind is not bool and kind is not dt.date:
+            return False  # any other type: the slow pass says whether it is a problem
+    return True
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _unreadable_values(data: object, path: str, depth: int = 0) -> Iterable[FieldProblem]:
     """Values no map may hold, whatever its schema: NaN, infinities, numbers too large to
     compare exactly, text that is not Unicode, keys that are not text, nesting too deep."""
@@ -140,11 +181,8 @@ def _unreadable_values(data: object, path: str, depth: int = 0) -> Iterable[Fiel
         yield FieldProblem(path, f"{what} is not a number a map may hold")
     elif isinstance(data, int | float) and not isinstance(data, bool) and abs(data) >= MAX_NUMBER:
         yield FieldProblem(path, "is too large (numbers must be below 10^15)")
-    elif isinstance(data, str) and not data.isascii():
-        try:
-            data.encode("utf-8")
-        except UnicodeEncodeError:
-            yield FieldProblem(path, "text that is not valid Unicode (a lone surrogate)")
+    elif isinstance(data, str) and not _is_unicode(data):
+        yield FieldProblem(path, "text that is not valid Unicode (a lone surrogate)")
 
 
 def _jsonable(data: object) -> object:

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
+import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
 import attrs
 import click
-import orjson
 
-from ._files import atomic_writer
-from .api import Planner, default_planner, planner_for, version
-from .batch import plan_record, read_records
+from .api import planner_with, version
+from .batch import Output, Source, default_jobs, run
 from .brainmap import load_brain_map
 from .check import check_paths
 from .errors import EngineError, NmtRulesError
@@ -23,7 +23,6 @@ from .explain import explain, trace_to_json, trace_to_text
 from .golden import coverage, format_failure, load_cases, run_case
 from .plugins import ENTRY_POINT_GROUP, PLUGINS_ENV, load_plugins
 from .report import plan_to_html, plan_to_json, plan_to_text
-from .ruleset import load_ruleset
 from .schemas import SCHEMAS, schema_text, write_schemas
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -48,13 +47,6 @@ def _reports_errors(command: F) -> F:
             sys.exit(EXIT_INPUT)
 
     return wrapper  # type: ignore[return-value]
-
-
-def _planner_with(rulesets: tuple[str, ...]) -> Planner:
-    """The default planner, or one running these ruleset files with the installed catalogues."""
-    if not rulesets:
-        return default_planner()
-    return planner_for(tuple(load_ruleset(r) for r in rulesets))
 
 
 _RULESET_OPTION = click.option(
@@ -95,7 +87,7 @@ def main() -> None:
 def recommend(brain_map: str, setting: str | None, fmt: str, rulesets: tuple[str, ...]) -> None:
     """Print the sequenced, explained plan for BRAIN_MAP (YAML or JSON)."""
     parsed = load_brain_map(brain_map)
-    planner = _planner_with(rulesets)
+    planner = planner_with(rulesets)
     plan = planner.plan(parsed, setting)
     render = {"json": plan_to_json, "html": plan_to_html, "text": plan_to_text}[fmt]
     click.echo(render(plan), nl=fmt == "json")
@@ -127,41 +119,90 @@ def plugins_command(fmt: str) -> None:
 
 
 @main.command()
-@click.argument("source", type=click.Path(exists=True))
+@click.argument("source")
 @click.option(
-    "--out", "-o", type=click.Path(dir_okay=False), required=True, help="JSON Lines file to write."
+    "--out",
+    "-o",
+    required=True,
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="JSON Lines file to write, or - for standard output.",
 )
 @click.option("--setting", "-s", help="Setting for every map (overrides each map's).")
+@_RULESET_OPTION
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    help="Worker processes (default: every core). The output is the same for any number.",
+)
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Continue an interrupted run from the plans kept in OUT.partial.",
+)
 @_reports_errors
-def batch(source: str, out: str, setting: str | None) -> None:
-    """Plan every brain map in SOURCE (a JSON Lines file or a folder of YAML/JSON maps).
+def batch(
+    source: str,
+    out: str,
+    setting: str | None,
+    rulesets: tuple[str, ...],
+    jobs: int | None,
+    resume: bool,
+) -> None:
+    """Plan every brain map in SOURCE: a JSON Lines file (one map per line), a folder of
+    YAML/JSON maps, a single map file, or - for JSON Lines on standard input.
 
-    Each output line holds the record's source and its plan, or its errors by field path.
-    Bad records are reported on stderr and the rest go on; OUT is written atomically.
-    Exit 1 if any record failed.
+    Each output line holds the record's source and its plan, or its errors. Bad records
+    are reported on stderr and the rest go on; lines come in input order. OUT is written
+    to OUT.partial and renamed when complete; after an interruption, --resume continues
+    from it. Exit 1 if any record failed, 130 or 143 when interrupted.
     """
-    planner = default_planner()
+    planner = planner_with(rulesets)
     if setting is not None:
         planner.check_setting(setting)
-    count, records = read_records(source)
-    problems: list[str] = []
-    failed = 0
-    with (
-        atomic_writer(out) as handle,
-        click.progressbar(records, length=count, label="planning", file=sys.stderr) as bar,
-    ):
-        for record in bar:
-            line = plan_record(planner, record, setting)
-            for error in line.get("errors", ()):
-                path = f"{error['path']}: " if error["path"] else ""
-                problems.append(f"{line['source']}: {path}{error['message']}")
-            failed += "errors" in line
-            handle.write(orjson.dumps(line).decode() + "\n")
-    for problem in problems:
+    records = Source.open(source)
+    output = Output.open(out, records, resume)
+    stopped: list[int] = []
+
+    def interrupt(signum: int, frame: object) -> None:
+        stopped.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        with _progress(records.count) as progress:
+            summary = run(
+                records, output, planner, rulesets, setting, jobs or default_jobs(), progress
+            )
+    except KeyboardInterrupt:
+        signum = stopped[0] if stopped else signal.SIGINT
+        kept = f"; the plans made so far are in {output.partial}" if output.partial else ""
+        click.echo(f"\ninterrupted{kept}: run again with --resume to finish", err=True)
+        sys.exit(128 + signum)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    for problem in summary.problems:
         click.echo(problem, err=True)
-    click.echo(f"{failed} of {count} records failed; plans written to {out}", err=True)
-    if failed:
+    if summary.unshown:
+        click.echo(f"... and {summary.unshown} more problems (see the output)", err=True)
+    total = summary.records + summary.kept
+    resumed = f" ({summary.kept} kept from the interrupted run)" if summary.kept else ""
+    click.echo(
+        f"{summary.failed} of {total} records failed{resumed}; plans written to {out}", err=True
+    )
+    if summary.failed:
         sys.exit(EXIT_FAILURES)
+
+
+@contextlib.contextmanager
+def _progress(count: int | None) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr (click draws it only on a terminal); none when the number of
+    records is not known in advance (standard input)."""
+    if count is None:
+        yield lambda _: None
+        return
+    with click.progressbar(length=count, label="planning", file=sys.stderr) as bar:
+        yield bar.update
 
 
 @main.command()
@@ -244,7 +285,7 @@ def test_command(
                 f"give case files or directories; ./{DEFAULT_CASES} does not exist"
             )
         paths = (DEFAULT_CASES,)
-    planner = _planner_with(rulesets)
+    planner = planner_with(rulesets)
     cases, problems = load_cases(paths, planner)
     if problems:
         for problem in problems:
@@ -282,7 +323,7 @@ def explain_command(
 ) -> None:
     """Trace one evaluation of BRAIN_MAP stage by stage: facts, firings, needs, deferrals."""
     parsed = load_brain_map(brain_map)
-    trace = explain(_planner_with(rulesets), parsed, setting)
+    trace = explain(planner_with(rulesets), parsed, setting)
     click.echo(trace_to_json(trace) if fmt == "json" else trace_to_text(trace), nl=fmt == "json")
 
 

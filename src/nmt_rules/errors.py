@@ -77,6 +77,11 @@ class CatalogueError(RulesetError):
     """A setting catalogue failed validation."""
 
 
+class BatchError(NmtRulesError):
+    """A batch run cannot start or go on without losing data (its output is its input, a
+    partial output is in the way, the output folder is missing or not writable)."""
+
+
 class EngineError(NmtRulesError):
     """The durable-rules core returned a result the engine cannot safely continue from."""
 
