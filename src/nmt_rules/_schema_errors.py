@@ -18,7 +18,7 @@ def field_path(parts: Iterable[str | int]) -> str:
     return out
 
 
-def problems(validator: jsonschema.protocols.Validator, doc: object) -> list[FieldProblem]:
+def problems(validator: jsonschema.protocols.Validator, doc: Any) -> list[FieldProblem]:
     """Every problem the validator finds in doc, described, sorted and without repeats."""
     found = {describe(error) for error in validator.iter_errors(doc)}
     return sorted(found, key=lambda p: (p.path, p.message))
