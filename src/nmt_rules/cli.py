@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
 import sys
@@ -18,6 +19,7 @@ from .api import Planner, default_planner, planner_for, version
 from .batch import plan_record, read_records
 from .brainmap import load_brain_map
 from .check import check_paths
+from .decision_log import DecisionLog, export_decisions
 from .errors import EngineError, NmtRulesError
 from .explain import explain, trace_to_json, trace_to_text
 from .golden import coverage, format_failure, load_cases, run_case
@@ -64,6 +66,16 @@ _RULESET_OPTION = click.option(
     type=click.Path(dir_okay=False),
     help="Use these ruleset files instead of the core ruleset (repeatable).",
 )
+_DECISION_LOG_OPTION = click.option(
+    "--decision-log",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Record each plan given in this SQLite decision log (created if missing).",
+)
+_LOG_IDENTIFIERS_OPTION = click.option(
+    "--log-identifiers",
+    is_flag=True,
+    help="Also record the subject id and the whole brain map (scores, free text) in the log.",
+)
 _FORMAT_OPTION = click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
@@ -91,12 +103,24 @@ def main() -> None:
     help="text for a person, json for a host application, html for a printable report.",
 )
 @_RULESET_OPTION
+@_DECISION_LOG_OPTION
+@_LOG_IDENTIFIERS_OPTION
 @_reports_errors
-def recommend(brain_map: str, setting: str | None, fmt: str, rulesets: tuple[str, ...]) -> None:
+def recommend(
+    brain_map: str,
+    setting: str | None,
+    fmt: str,
+    rulesets: tuple[str, ...],
+    decision_log: Path | None,
+    log_identifiers: bool,
+) -> None:
     """Print the sequenced, explained plan for BRAIN_MAP (YAML or JSON)."""
     parsed = load_brain_map(brain_map)
     planner = _planner_with(rulesets)
     plan = planner.plan(parsed, setting)
+    if decision_log is not None:
+        with DecisionLog(decision_log, log_identifiers=log_identifiers) as log:
+            log.record(plan, parsed, "cli")
     render = {"json": plan_to_json, "html": plan_to_html, "text": plan_to_text}[fmt]
     click.echo(render(plan), nl=fmt == "json")
 
@@ -284,6 +308,28 @@ def explain_command(
     parsed = load_brain_map(brain_map)
     trace = explain(_planner_with(rulesets), parsed, setting)
     click.echo(trace_to_json(trace) if fmt == "json" else trace_to_text(trace), nl=fmt == "json")
+
+
+@main.command("log")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--since",
+    type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"]),
+    help="Only decisions from this date or time on (UTC unless an offset is given).",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True
+)
+@_reports_errors
+def log_command(path: Path, since: dt.datetime | None, fmt: str) -> None:
+    """Export the decision log at PATH: one decision a line (JSON Lines) or a CSV table.
+
+    Each decision carries its cards and the CDS Hooks feedback received on them.
+    """
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=dt.UTC)
+    for chunk in export_decisions(path, "csv" if fmt == "csv" else "jsonl", since):
+        click.echo(chunk, nl=False)
 
 
 if __name__ == "__main__":  # python -m nmt_rules.cli
