@@ -20,8 +20,9 @@ from .batch import plan_record, read_records
 from .brainmap import load_brain_map
 from .check import check_paths
 from .decision_log import DecisionLog, export_decisions
-from .errors import EngineError, NmtRulesError
+from .errors import EngineError, FieldProblem, InputError, NmtRulesError
 from .explain import explain, trace_to_json, trace_to_text
+from .fhir import brain_map_data, brain_map_to_response, questionnaire, response_to_brain_map
 from .golden import coverage, format_failure, load_cases, run_case
 from .plugins import ENTRY_POINT_GROUP, PLUGINS_ENV, load_plugins
 from .report import plan_to_html, plan_to_json, plan_to_text
@@ -308,6 +309,49 @@ def explain_command(
     parsed = load_brain_map(brain_map)
     trace = explain(_planner_with(rulesets), parsed, setting)
     click.echo(trace_to_json(trace) if fmt == "json" else trace_to_text(trace), nl=fmt == "json")
+
+
+@main.group()
+def fhir() -> None:
+    """The brain map in FHIR R4: a Questionnaire, and QuestionnaireResponses to and from maps."""
+
+
+@fhir.command("questionnaire")
+def fhir_questionnaire() -> None:
+    """Print the brain map as a FHIR R4 Questionnaire (JSON)."""
+    click.echo(_json_text(questionnaire()))
+
+
+@fhir.command("to-brain-map")
+@click.argument("response", type=click.Path(dir_okay=False))
+@_reports_errors
+def fhir_to_brain_map(response: str) -> None:
+    """Print the brain map (JSON) a FHIR QuestionnaireResponse file holds.
+
+    Problems are reported by their path in the resource and exit 2.
+    """
+    try:
+        with open(response, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError([FieldProblem("", f"cannot read file: {exc}")], response) from None
+    except json.JSONDecodeError as exc:
+        where = f"{response}:{exc.lineno}:{exc.colno}"
+        raise InputError([FieldProblem("", f"invalid JSON: {exc.msg}")], where) from None
+    click.echo(_json_text(brain_map_data(response_to_brain_map(data, response))))
+
+
+@fhir.command("from-brain-map")
+@click.argument("brain_map", type=click.Path(dir_okay=False))
+@click.option("--subject", help="FHIR reference of the person, e.g. Patient/123.")
+@_reports_errors
+def fhir_from_brain_map(brain_map: str, subject: str | None) -> None:
+    """Print a completed FHIR QuestionnaireResponse holding BRAIN_MAP (YAML or JSON)."""
+    click.echo(_json_text(brain_map_to_response(load_brain_map(brain_map), subject)))
+
+
+def _json_text(data: Any) -> str:
+    return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode()
 
 
 @main.command("log")
