@@ -8,6 +8,7 @@ from typing import Any
 import jsonschema
 
 from .errors import FieldProblem
+from .ruleset import ID_PATTERN
 
 
 def field_path(parts: Iterable[str | int]) -> str:
@@ -63,8 +64,10 @@ def describe(error: jsonschema.ValidationError) -> FieldProblem:
             return FieldProblem(path, f"{value!r} is not {_FORMAT_WORDS.get(rule, rule)}")
         case "uniqueItems":
             return FieldProblem(path, "lists the same value twice")
-        case "pattern":
+        case "pattern" if rule == ID_PATTERN.pattern:
             return FieldProblem(path, f"{value!r} must be lower-case words joined by '-'")
+        case "pattern":
+            return FieldProblem(path, f"{value!r} does not match {rule}")
         case "minLength" | "minProperties" | "minItems":
             return FieldProblem(path, "must not be empty")
     return FieldProblem(path, error.message)

@@ -79,3 +79,11 @@ class UnknownSettingError(NmtRulesError):
                 failed
             )
         super().__init__(message)
+
+
+class AuthError(NmtRulesError):
+    """A request's credentials were missing or not accepted (HTTP 401); says why."""
+
+
+class PrefetchMissingError(NmtRulesError):
+    """A CDS Hooks request lacks prefetched data the service needs and cannot fetch (HTTP 412)."""
