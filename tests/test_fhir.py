@@ -22,10 +22,10 @@ from nmt_rules import (
     parse_brain_map,
     plan_to_dict,
 )
+from nmt_rules.brainmap import brain_map_data
 from nmt_rules.cli import main
 from nmt_rules.fhir import (
     QUESTIONNAIRE_URL,
-    brain_map_data,
     brain_map_to_response,
     questionnaire,
     response_to_brain_map,

@@ -15,6 +15,7 @@ import jsonschema
 import yaml
 
 from ._attrs_schema import schema_for
+from ._convert import converter
 from ._convert import fast_structure as _structure
 from ._schema_errors import describe as _describe
 from .errors import FieldProblem, InputError
@@ -122,3 +123,18 @@ def _semantic_problems(doc: Any) -> Iterable[FieldProblem]:
                 f"previous[{i}].assessed_on",
                 f"{earlier['assessed_on']} is not before assessed_on ({doc['assessed_on']})",
             )
+
+
+def brain_map_data(brain_map: BrainMap) -> dict[str, Any]:
+    """The brain map as plain data without empty fields: what a person would have written."""
+    data: dict[str, Any] = _pruned(converter.unstructure(brain_map))
+    return data
+
+
+def _pruned(data: Any) -> Any:
+    if isinstance(data, Mapping):
+        kept = {k: _pruned(v) for k, v in data.items()}
+        return {k: v for k, v in kept.items() if v not in (None, [], {})}
+    if isinstance(data, list | tuple):
+        return [_pruned(v) for v in data]
+    return data

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import ipaddress
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -17,17 +19,24 @@ import orjson
 from ._files import atomic_writer
 from .api import Planner, default_planner, planner_for, version
 from .batch import plan_record, read_records
-from .brainmap import load_brain_map
+from .brainmap import brain_map_data, load_brain_map
 from .check import check_paths
 from .decision_log import DecisionLog, export_decisions
 from .errors import EngineError, FieldProblem, InputError, NmtRulesError
 from .explain import explain, trace_to_json, trace_to_text
-from .fhir import brain_map_data, brain_map_to_response, questionnaire, response_to_brain_map
+from .fhir import brain_map_to_response, questionnaire, response_to_brain_map
 from .golden import coverage, format_failure, load_cases, run_case
 from .plugins import ENTRY_POINT_GROUP, PLUGINS_ENV, load_plugins
 from .report import plan_to_html, plan_to_json, plan_to_text
 from .ruleset import load_ruleset
 from .schemas import SCHEMAS, schema_text, write_schemas
+from .service_config import (
+    CONFIG_ENV,
+    RESOLVED_ENV,
+    TOKENS_ENV,
+    load_service_config,
+    resolved_text,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 EXIT_FAILURES = 1
@@ -193,11 +202,82 @@ def batch(source: str, out: str, setting: str | None) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=int, help="Worker processes.")
-def serve(host: str, port: int, workers: int) -> None:
-    """Serve the HTTP JSON API and CDS Hooks service (see README)."""
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help=f"TOML configuration file (default: ${CONFIG_ENV}). See README.",
+)
+@_RULESET_OPTION
+@_DECISION_LOG_OPTION
+@_LOG_IDENTIFIERS_OPTION
+@click.option(
+    "--insecure",
+    is_flag=True,
+    help="Listen on a non-loopback address without authentication (never for real data).",
+)
+@_reports_errors
+def serve(
+    host: str,
+    port: int,
+    workers: int,
+    config_path: str | None,
+    rulesets: tuple[str, ...],
+    decision_log: Path | None,
+    log_identifiers: bool,
+    insecure: bool,
+) -> None:
+    """Serve the HTTP JSON API and the CDS Hooks services (see README).
+
+    Authentication is off until configured; a non-loopback HOST needs it (or --insecure).
+    """
     import uvicorn  # imported here: only this command needs the server stack
 
-    uvicorn.run("nmt_rules.server:create_app", factory=True, host=host, port=port, workers=workers)
+    from ._http import GuardedHttpToolsProtocol
+
+    config = load_service_config(
+        config_path,
+        rulesets=tuple(str(Path(r).resolve()) for r in rulesets),
+        decision_log=str(decision_log) if decision_log else None,
+        log_identifiers=log_identifiers or None,
+    ).with_report_key()
+    missing = [
+        what
+        for what, configured in (
+            (f"API tokens (${TOKENS_ENV} or api_tokens_sha256)", config.api_auth),
+            ("CDS Hooks issuers (cds_issuers)", config.cds_auth),
+        )
+        if not configured
+    ]
+    if missing and not _is_loopback(host) and not insecure:
+        raise click.UsageError(
+            f"refusing to listen on {host} without authentication: configure "
+            + " and ".join(missing)
+            + ", or pass --insecure"
+        )
+    for ruleset in config.rulesets:
+        load_ruleset(ruleset)  # a broken ruleset is reported here, not by every worker
+    os.environ[RESOLVED_ENV] = resolved_text(config)  # the workers' configuration
+    uvicorn.run(
+        "nmt_rules.server:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        http=GuardedHttpToolsProtocol,
+        limit_concurrency=config.max_connections,
+        timeout_keep_alive=config.keep_alive_timeout_s,
+        timeout_graceful_shutdown=config.shutdown_timeout_s,
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 @main.command()

@@ -19,10 +19,9 @@ import attrs
 import pydantic
 
 from ._attrs_schema import SCHEMA_BASE
-from ._convert import converter
 from ._schema_errors import field_path
 from .api import version
-from .brainmap import brain_map_schema, parse_brain_map
+from .brainmap import brain_map_data, brain_map_schema, parse_brain_map
 from .errors import FieldProblem, InputError
 from .model import BrainMap
 
@@ -195,21 +194,6 @@ def brain_map_to_response(
     response["authored"] = data["assessed_on"]
     response["item"] = _answer_items(questions(), data)
     return response
-
-
-def brain_map_data(brain_map: BrainMap) -> dict[str, Any]:
-    """The brain map as plain data without empty fields: what a person would have written."""
-    data: dict[str, Any] = _pruned(converter.unstructure(brain_map))
-    return data
-
-
-def _pruned(data: Any) -> Any:
-    if isinstance(data, Mapping):
-        kept = {k: _pruned(v) for k, v in data.items()}
-        return {k: v for k, v in kept.items() if v not in (None, [], {})}
-    if isinstance(data, list | tuple):
-        return [_pruned(v) for v in data]
-    return data
 
 
 def _answer_items(qs: Sequence[Question], data: Mapping[str, Any]) -> list[dict[str, Any]]:
