@@ -42,50 +42,72 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     _head_timer: asyncio.TimerHandle | None = None
     _head_bytes = 0
     _reading_head = True
+    _refused = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._limits = limits
-        self._await_head()
+        self._start_timer()
 
-    def _await_head(self) -> None:
-        self._reading_head = True
-        self._head_bytes = 0
+    def _start_timer(self) -> None:
         if self._head_timer is None:
             self._head_timer = self.loop.call_later(self._limits.timeout_s, self._head_too_slow)
-
-    def data_received(self, data: bytes) -> None:
-        if self._reading_head:
-            if self._head_timer is None:  # bytes of the next request on a kept-alive connection
-                self._await_head()
-            self._head_bytes += len(data)
-            if self._head_bytes > self._limits.max_bytes:
-                self._refuse(
-                    431, "Request Header Fields Too Large", "the request head is too large"
-                )
-                return
-        super().data_received(data)
-
-    def on_headers_complete(self) -> None:
-        self._stop_timer()
-        self._reading_head = False
-        super().on_headers_complete()
-
-    def on_response_complete(self) -> None:
-        super().on_response_complete()
-        # The next request's head: uvicorn's keep-alive timer covers the wait for its first
-        # byte; data_received starts this deadline when it comes.
-        self._reading_head = True
-        self._head_bytes = 0
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._stop_timer()
-        super().connection_lost(exc)
 
     def _stop_timer(self) -> None:
         if self._head_timer is not None:
             self._head_timer.cancel()
             self._head_timer = None
+
+    def data_received(self, data: bytes) -> None:
+        if self._refused:
+            return
+        if self._reading_head:  # bytes of the next request on a kept-alive connection
+            self._start_timer()
+        super().data_received(data)
+
+    # The parser hands over the head piece by piece; counting those pieces (not the bytes
+    # received, which may hold body too) measures the head alone.
+    def on_message_begin(self) -> None:
+        self._head_bytes = 0
+        super().on_message_begin()
+
+    def on_url(self, url: bytes) -> None:
+        self._count(len(url) + 16)  # method, version, spaces, line end
+        if not self._refused:
+            super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._count(len(name) + len(value) + 4)
+        if not self._refused:
+            super().on_header(name, value)
+
+    def _count(self, size: int) -> None:
+        self._head_bytes += size
+        if self._head_bytes > self._limits.max_bytes and not self._refused:
+            self._refuse(431, "Request Header Fields Too Large", "the request head is too large")
+
+    def on_headers_complete(self) -> None:
+        if self._refused:
+            return
+        self._stop_timer()
+        self._reading_head = False
+        super().on_headers_complete()
+
+    def on_body(self, body: bytes) -> None:
+        if not self._refused:
+            super().on_body(body)
+
+    def on_message_complete(self) -> None:
+        if self._refused:
+            return
+        super().on_message_complete()
+        # Whatever comes next is the next request's head. uvicorn's keep-alive timer covers
+        # the wait for its first byte; data_received starts this deadline when it comes.
+        self._reading_head = True
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_timer()
+        super().connection_lost(exc)
 
     def _head_too_slow(self) -> None:
         self._head_timer = None
@@ -93,6 +115,9 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             self._refuse(408, "Request Timeout", "the request head was not sent in time")
 
     def _refuse(self, status: int, reason: str, message: str) -> None:
+        """Answer and close; the parser may still call back for the rest of what it holds,
+        and those calls are ignored."""
+        self._refused = True
         self._stop_timer()
         if self.transport.is_closing():
             return

@@ -42,6 +42,7 @@ from .schemas import SCHEMAS
 from .service_config import RESOLVED_ENV, ServiceConfig, from_resolved_text, load_service_config
 
 _JSON_MEDIA: Final = "application/json"
+_MAX_TOKEN: Final = 4096  # report link tokens; 20 earlier assessments take about 900
 _CHALLENGE: Final = {"WWW-Authenticate": 'Bearer realm="nmt-rules"'}
 
 
@@ -172,8 +173,13 @@ class _Service:
         if self.log is not None:
             self.log.record(plan, brain_map, interface, **extra)
 
-    def report_url(self, base: str, plan: Plan, brain_map: BrainMap, setting: str | None) -> str:
-        return f"{base}/reports/{self.seal.seal(brain_map, setting, plan.plan_id)}"
+    def report_url(
+        self, base: str, plan: Plan, brain_map: BrainMap, setting: str | None
+    ) -> str | None:
+        """The link to the plan's report; None when the sealed input would make it longer
+        than links travel safely (a map with hundreds of earlier assessments)."""
+        token = self.seal.seal(brain_map, setting, plan.plan_id)
+        return f"{base}/reports/{token}" if len(token) <= _MAX_TOKEN else None
 
 
 def _loads(raw: bytes) -> Any:
@@ -228,7 +234,7 @@ def _operations(s: _Service) -> list[openapi.Operation]:
         return Response(
             orjson.dumps(plan_to_dict(result)),
             media_type=_JSON_MEDIA,
-            headers={"Link": f'<{link}>; rel="alternate"; type="text/html"'},
+            headers={"Link": f'<{link}>; rel="alternate"; type="text/html"'} if link else None,
         )
 
     async def report(request: Request) -> Response:
