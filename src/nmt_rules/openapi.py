@@ -9,7 +9,7 @@ their ``$defs`` lifted into ``components/schemas``.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Final
 
 import attrs
@@ -192,6 +192,7 @@ def operations(**h: Handler) -> list[Operation]:
                 {
                     "type": "object",
                     "properties": {"hook": {"const": service.hook}, "context": service.context},
+                    "required": ["hook", "context"],
                 },
             ]
         }
@@ -298,16 +299,26 @@ def _lift(schema: Mapping[str, Any], components: dict[str, Any], name: str) -> N
     components[name] = rewrite(schema)
 
 
-def document(ops: list[Operation], config: ServiceConfig) -> dict[str, Any]:
-    """The OpenAPI 3.1 document of these operations under this configuration."""
+def document(
+    ops: list[Operation], config: ServiceConfig, settings: Sequence[str]
+) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of these operations under this configuration, with the
+    settings the loaded plugins serve."""
     components: dict[str, Any] = {"Errors": _ERRORS_SCHEMA}
     _lift(brain_map_schema(), components, "BrainMap")
     _lift(plan_schema(), components, "Plan")
     components.update(cds.cds_schemas())
+    # What this server accepts: the settings its plugins serve, not any well-formed name.
+    served = {"enum": list(settings)}
+    components["BrainMap"]["properties"]["setting"]["anyOf"][0] = served
     paths: dict[str, Any] = {}
     for op in ops:
         required = {"api": config.api_auth, "cds": config.cds_auth}.get(op.auth or "", False)
-        paths.setdefault(op.path, {})[op.method.lower()] = _operation(op, required)
+        entry = _operation(op, required)
+        for parameter in entry.get("parameters", ()):
+            if parameter["name"] == "setting":
+                parameter["schema"] = served
+        paths.setdefault(op.path, {})[op.method.lower()] = entry
     security_schemes = {
         "apiToken": {
             "type": "http",
@@ -354,7 +365,7 @@ def _operation(op: Operation, authenticated: bool) -> dict[str, Any]:
     if op.description:
         out["description"] = op.description
     if op.parameters:
-        out["parameters"] = list(op.parameters)
+        out["parameters"] = [dict(p) for p in op.parameters]
     if op.body is not None:
         media: dict[str, Any] = {"schema": op.body}
         if op.example is not None:

@@ -300,6 +300,8 @@ def _operations(s: _Service) -> list[openapi.Operation]:
         return service
 
     async def openapi_json(request: Request) -> Response:
+        if not document:  # built once the planner (and so the settings served) is known
+            document.update(openapi.document(operations, s.config, s.planner.settings))
         return _Json(document)
 
     async def docs(request: Request) -> Response:
@@ -325,7 +327,7 @@ def _operations(s: _Service) -> list[openapi.Operation]:
         docs=docs,
         docs_asset=docs_asset,
     )
-    document = openapi.document(operations, s.config)
+    document: dict[str, Any] = {}
     return operations
 
 
