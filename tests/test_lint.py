@@ -38,8 +38,8 @@ def ruleset(*rules: str, needs: str = "") -> Ruleset:
     )
     text = (
         "ruleset: lint-test\nversion: '1'\nneeds:\n"
-        "  help-a: {stage: cognitive, kind: intervention, title: A}\n"
-        "  help-b: {stage: cognitive, kind: intervention, title: B}\n"
+        "  help-a: {stage: cognitive, kind: intervention, sequencing: foundation, title: A}\n"
+        "  help-b: {stage: cognitive, kind: intervention, sequencing: foundation, title: B}\n"
         f"{needs}stages:\n  cognitive:\n{body}"
     )
     return parse_ruleset(text, "lint.yaml")

@@ -12,6 +12,7 @@ from typing import Final
 import attrs
 
 from ._yaml import (
+    ID_PATTERN,
     Keys,
     Located,
     Reporter,
@@ -24,9 +25,8 @@ from ._yaml import (
     require_list,
     require_string,
 )
-from .errors import CatalogueError, Diagnostic
+from .errors import CatalogueError, Diagnostic, Location
 from .model import Delivery, Dose
-from .ruleset import ID_PATTERN, Location
 
 MODALITIES: Final = (
     "talk",
@@ -63,6 +63,10 @@ CATALOGUE_KEYS: Final = Keys(("catalogue", "version", "setting", "items"), ("des
 ITEM_KEYS: Final = Keys(
     ("id", "meets", "title", "description", "modality", "delivered_by", "audience", "ages"),
     ("dose", "contraindications", "reference"),
+)
+#: A need's own protocol (core ruleset safety needs): an item whose `meets` is that need.
+PROTOCOL_KEYS: Final = Keys(
+    tuple(k for k in ITEM_KEYS.required if k != "meets"), ITEM_KEYS.optional
 )
 AGES_KEYS: Final = Keys(("min", "max"))
 DOSE_KEYS: Final = Keys(("frequency", "duration"))
@@ -153,7 +157,7 @@ def read_catalogue(text: str, reporter: Reporter, plugin: str = "?") -> Catalogu
     items: list[CatalogueItem] = []
     seen: dict[str, Location] = {}
     for node in require_list(top.get("items"), reporter, "items") or ():
-        item = _read_item(node, reporter)
+        item = read_item(node, reporter)
         if item is None:
             continue
         if item.id in seen:
@@ -178,12 +182,13 @@ def read_catalogue(text: str, reporter: Reporter, plugin: str = "?") -> Catalogu
     )
 
 
-def _read_item(node: Located, reporter: Reporter) -> CatalogueItem | None:
+def read_item(node: Located, reporter: Reporter, need: str | None = None) -> CatalogueItem | None:
+    """Validate one catalogue item; with `need`, a need's protocol item that meets it."""
     fields = check_mapping(
         node,
         reporter,
-        "a catalogue item",
-        *ITEM_KEYS,
+        "a catalogue item" if need is None else "a protocol item",
+        *(ITEM_KEYS if need is None else PROTOCOL_KEYS),
     )
     if fields is None:
         return None
@@ -191,7 +196,7 @@ def _read_item(node: Located, reporter: Reporter) -> CatalogueItem | None:
     item_id = require_string(fields.get("id"), reporter, "item id")
     if item_id is not None and not ID_PATTERN.match(item_id):
         reporter.error(fields["id"], f"item id {item_id!r} must be lower-case words joined by '-'")
-    meets = _strings(fields.get("meets"), reporter, "meets")
+    meets = _strings(fields.get("meets"), reporter, "meets") if need is None else (need,)
     title = require_string(fields.get("title"), reporter, "title")
     description = require_string(fields.get("description"), reporter, "description")
     modality = require_choice(fields.get("modality"), MODALITIES, "modality", reporter)

@@ -58,6 +58,9 @@ def _card(plan: Plan, item: PlanItem, source: dict[str, Any]) -> dict[str, Any]:
     if item.status == "deferred":
         lines.append(f"**Held by:** {', '.join(item.held_by)}")
         lines.append(f"**Released when:** {item.released_when}")
+    if item.released_by:
+        lines.append(f"**Going ahead because:** {item.released_by}")
+    lines += [f"**Caution:** {caution.text}" for caution in item.cautions]
     for delivery in item.delivery:
         dose = f" ({delivery.dose.frequency}, {delivery.dose.duration})" if delivery.dose else ""
         lines.append(f"- {delivery.title}{dose}")

@@ -31,8 +31,8 @@ from .api import Planner
 from .brainmap import parse_brain_map
 from .errors import Diagnostic, InputError, NmtRulesError
 from .model import BrainMap, Plan, PlanItem
-from .plan import SAFETY_FLOOR_NEED
-from .vocabulary import INDICATORS, STAGES
+from .plan import NEAR_CUT_POINT_RULE, SAFETY_FLOOR_NEED
+from .vocabulary import INDICATORS, SEQUENCINGS, STAGES
 
 SUFFIXES: Final = (".yaml", ".yml")
 _EXPECT_KEYS: Final = (
@@ -45,6 +45,7 @@ _EXPECT_KEYS: Final = (
     "deferred_count",
     "rules_fired",
     "rules_not_fired",
+    "plan_cautions_from",
 )
 _ITEM_KEYS: Final = (
     "status",
@@ -54,6 +55,10 @@ _ITEM_KEYS: Final = (
     "held_by_includes",
     "delivery_includes",
     "no_delivery",
+    "sequencing",
+    "cautions_from",
+    "no_cautions",
+    "released_by_includes",
 )
 _FIRST_KEYS: Final = ("need", "stage", "status", "indicator")
 _STATUSES: Final = ("now", "deferred")
@@ -71,6 +76,10 @@ class ItemExpectation:
     held_by_includes: tuple[str, ...] = ()
     delivery_includes: tuple[str, ...] = ()
     no_delivery: bool | None = None
+    sequencing: str | None = None
+    cautions_from: tuple[str, ...] = ()
+    no_cautions: bool | None = None
+    released_by_includes: str | None = None
 
 
 @attrs.frozen
@@ -86,6 +95,7 @@ class Expectations:
     deferred_count: int | None = None
     rules_fired: tuple[str, ...] = ()
     rules_not_fired: tuple[str, ...] = ()
+    plan_cautions_from: tuple[str, ...] = ()
 
 
 @attrs.frozen
@@ -150,8 +160,13 @@ class Vocabulary:
         rules = [c.rule for c in planner.program.rules]
         return cls(
             frozenset({*planner.program.needs, SAFETY_FLOOR_NEED}),
-            frozenset({r.id for r in rules} | {r.qualified_id for r in rules}),
-            frozenset(i.id for c in planner.catalogues.catalogues for i in c.items),
+            frozenset(
+                {r.id for r in rules} | {r.qualified_id for r in rules} | {NEAR_CUT_POINT_RULE}
+            ),
+            frozenset(
+                {i.id for c in planner.catalogues.catalogues for i in c.items}
+                | {i.id for n in planner.program.needs.values() for i in n.protocol}
+            ),
         )
 
 
@@ -341,6 +356,13 @@ def _read_expect(
         rules_not_fired=_ids(
             fields.get("rules_not_fired"), reporter, "rules_not_fired", vocabulary.rules, "rule"
         ),
+        plan_cautions_from=_ids(
+            fields.get("plan_cautions_from"),
+            reporter,
+            "plan_cautions_from",
+            vocabulary.rules,
+            "rule",
+        ),
     )
 
 
@@ -354,11 +376,7 @@ def _read_item(node: Located, reporter: Reporter, vocabulary: Vocabulary) -> Ite
     if need is None:
         return None
     held_by = fields.get("held_by")
-    no_delivery = fields.get("no_delivery")
-    if no_delivery is not None and not isinstance(no_delivery.value, bool):
-        reporter.error(
-            no_delivery, f"no_delivery must be true or false, got {describe(no_delivery.value)}"
-        )
+    released_by = fields.get("released_by_includes")
     return ItemExpectation(
         need=need,
         status=require_choice(fields.get("status"), _STATUSES, "status", reporter),
@@ -373,10 +391,25 @@ def _read_item(node: Located, reporter: Reporter, vocabulary: Vocabulary) -> Ite
             vocabulary.deliveries,
             "catalogue item",
         ),
-        no_delivery=no_delivery.value
-        if no_delivery is not None and isinstance(no_delivery.value, bool)
-        else None,
+        no_delivery=_flag(fields.get("no_delivery"), reporter, "no_delivery"),
+        sequencing=require_choice(fields.get("sequencing"), SEQUENCINGS, "sequencing", reporter),
+        cautions_from=_ids(
+            fields.get("cautions_from"), reporter, "cautions_from", vocabulary.rules, "rule"
+        ),
+        no_cautions=_flag(fields.get("no_cautions"), reporter, "no_cautions"),
+        released_by_includes=None
+        if released_by is None
+        else require_string(released_by, reporter, "released_by_includes"),
     )
+
+
+def _flag(node: Located | None, reporter: Reporter, what: str) -> bool | None:
+    if node is None:
+        return None
+    if not isinstance(node.value, bool):
+        reporter.error(node, f"{what} must be true or false, got {describe(node.value)}")
+        return None
+    return node.value
 
 
 # --- running --------------------------------------------------------------------------------
@@ -385,13 +418,10 @@ def _read_item(node: Located, reporter: Reporter, vocabulary: Vocabulary) -> Ite
 def run_case(planner: Planner, case: GoldenCase) -> CaseResult:
     """Make the case's plan and compare it with what the case expects."""
     try:
-        plan = planner.plan(case.brain_map, case.setting)
+        plan, evaluation = planner.plan_and_evaluation(case.brain_map, case.setting)
     except NmtRulesError as exc:  # e.g. a setting no installed plugin provides
         return CaseResult(case, (f"could not make a plan: {exc}",), frozenset(), None)
-    # Every fired rule raises a need, so the plan's reasons name every rule that fired.
-    fired = frozenset(
-        reason for item in plan.items for reason in (item.rule, *(r.rule for r in item.also))
-    )
+    fired = frozenset(c.qualified_id for c in evaluation.fired)
     failures = compare(case.expect, plan, fired)
     return CaseResult(case, tuple(failures), fired, plan)
 
@@ -452,6 +482,12 @@ def compare(expect: Expectations, plan: Plan, fired: frozenset[str]) -> list[str
         for r in expect.rules_not_fired
         if _fired(r, fired)
     ]
+    plan_cautions = frozenset(c.rule for c in plan.cautions)
+    out += [
+        f"plan_cautions_from: expected a plan caution from {r!r}; got {sorted(plan_cautions)}"
+        for r in expect.plan_cautions_from
+        if not _fired(r, plan_cautions)
+    ]
     return out
 
 
@@ -471,6 +507,17 @@ def _item_problems(want: ItemExpectation, got: PlanItem) -> Iterable[str]:
         yield f"delivery: expected to include {missing}, got {delivered}"
     if want.no_delivery is not None and want.no_delivery == bool(got.delivery):
         yield f"delivery: expected {'none' if want.no_delivery else 'some'}, got {delivered}"
+    if want.sequencing is not None and got.sequencing != want.sequencing:
+        yield f"sequencing: expected {want.sequencing!r}, got {got.sequencing!r}"
+    cautioned = frozenset(c.rule for c in got.cautions)
+    missing = [r for r in want.cautions_from if not _fired(r, cautioned)]
+    if missing:
+        yield f"cautions: expected cautions from {missing}, got {sorted(cautioned)}"
+    if want.no_cautions is not None and want.no_cautions == bool(got.cautions):
+        yield f"cautions: expected {'none' if want.no_cautions else 'some'}, got {sorted(cautioned)}"
+    wanted = want.released_by_includes
+    if wanted is not None and wanted.lower() not in (got.released_by or "").lower():
+        yield f"released_by: expected it to mention {wanted!r}, got {got.released_by!r}"
 
 
 def coverage(planner: Planner, results: Iterable[CaseResult]) -> Coverage:

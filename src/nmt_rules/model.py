@@ -15,7 +15,9 @@ from .vocabulary import (
     Indicator,
     NeedKind,
     RelationalHealth,
+    ReleasableStage,
     SafetyFlag,
+    Sequencing,
     Stage,
     Status,
 )
@@ -119,21 +121,61 @@ class History:
 
 
 @attrs.frozen
+class ClinicianJudgement:
+    """A clinician's judgement recorded with the map: stages the person is ready for."""
+
+    ready_for: tuple[ReleasableStage, ...] = attrs.field(
+        default=(),
+        metadata=_m(
+            "Stages whose demands may start although a lower domain is still severe.",
+            uniqueItems=True,
+        ),
+    )
+    note: str | None = attrs.field(
+        default=None,
+        metadata=_m("Why, in the clinician's words (required with ready_for).", minLength=1),
+    )
+    by: str | None = attrs.field(
+        default=None, metadata=_m("Who made the judgement (name or role).", minLength=1)
+    )
+
+
+@attrs.frozen
 class PreviousAssessment:
-    """An earlier assessment of the same person, used for change over time."""
+    """An earlier assessment of the same person, used for change over time.
+
+    A whole earlier brain map is accepted as it was stored: its `subject` must be the same
+    person, and its own `previous` entries join this map's list.
+    """
 
     assessed_on: dt.date = attrs.field(
         metadata=_m("Date of that assessment (before this one).", format="date")
     )
     domains: Domains = attrs.field(metadata=_m("Domain scores at that assessment."))
+    subject: Subject | None = attrs.field(
+        default=None, metadata=_m("The person then (same id; age at that assessment).")
+    )
+    setting: str | None = attrs.field(
+        default=None,
+        metadata=_m("Setting at that assessment.", pattern="^[a-z0-9]+(-[a-z0-9]+)*$"),
+    )
     functions: Functions = attrs.field(
         factory=Functions, metadata=_m("Finer ratings at that assessment.")
+    )
+    history: History = attrs.field(
+        factory=History, metadata=_m("Developmental history as recorded then.")
     )
     relational_health_now: RelationalHealth | None = attrs.field(
         default=None, metadata=_m("Current relational health at that assessment.")
     )
     flags: tuple[SafetyFlag, ...] = attrs.field(
-        default=(), metadata=_m("Safety flags at that assessment.")
+        default=(), metadata=_m("Safety flags at that assessment.", uniqueItems=True)
+    )
+    clinician: ClinicianJudgement | None = attrs.field(
+        default=None, metadata=_m("Clinician's judgement at that assessment.")
+    )
+    previous: tuple[PreviousAssessment, ...] = attrs.field(
+        default=(), metadata=_m("Assessments before that one (they join the list).")
     )
 
 
@@ -166,6 +208,10 @@ class BrainMap:
     )
     previous: tuple[PreviousAssessment, ...] = attrs.field(
         default=(), metadata=_m("Earlier assessments of the same person, any order.")
+    )
+    clinician: ClinicianJudgement | None = attrs.field(
+        default=None,
+        metadata=_m("Clinician's judgement: stages ready although a lower domain is severe."),
     )
 
 
@@ -212,6 +258,14 @@ class Reason:
 
 
 @attrs.frozen
+class Caution:
+    """Something to weigh before acting on an item, and the rule that said so."""
+
+    text: str = attrs.field(metadata=_m("The caution, in a clinician's words."))
+    rule: str = attrs.field(metadata=_m("Qualified id of the rule (or nmt-rules check) behind it."))
+
+
+@attrs.frozen
 class PlanItem:
     """One need in the plan, with its explanation, status and delivery."""
 
@@ -223,6 +277,9 @@ class PlanItem:
     indicator: Indicator = attrs.field(metadata=_m("critical (safety), warning or info."))
     need: str = attrs.field(metadata=_m("Need id."))
     kind: NeedKind = attrs.field(metadata=_m("safety, intervention, education or progress."))
+    sequencing: Sequencing = attrs.field(
+        metadata=_m("foundation (never waits) or demand (waits while a lower domain is severe).")
+    )
     title: str = attrs.field(metadata=_m("What to do."))
     description: str = attrs.field(metadata=_m("Plain-language description of the need."))
     audience: tuple[str, ...] = attrs.field(
@@ -245,6 +302,18 @@ class PlanItem:
     )
     delivery_note: str | None = attrs.field(
         default=None, metadata=_m("Why there is no delivery, when there is none.")
+    )
+    cautions: tuple[Caution, ...] = attrs.field(
+        default=(), metadata=_m("What to weigh before acting on it, each with its rule.")
+    )
+    released_by: str | None = attrs.field(
+        default=None,
+        metadata=_m(
+            "For a demand going ahead although a lower domain is severe: what released it."
+        ),
+    )
+    goal: str | None = attrs.field(
+        default=None, metadata=_m("An observable sign that it is working.")
     )
 
 
@@ -335,4 +404,14 @@ class Plan:
     progress: tuple[DomainProgress, ...] = attrs.field(
         default=(),
         metadata=_m("Per domain, change across assessments; empty without earlier ones."),
+    )
+    cautions: tuple[Caution, ...] = attrs.field(
+        default=(),
+        metadata=_m("What to weigh about the whole plan (e.g. scores near a cut-point)."),
+    )
+    review_by: dt.date | None = attrs.field(
+        default=None, metadata=_m("Date of the next assessment.", format="date")
+    )
+    review_because: str | None = attrs.field(
+        default=None, metadata=_m("Why the review falls on that date.")
     )

@@ -77,6 +77,10 @@ def plan_to_text(plan: Plan, width: int = 88) -> str:
     )
     if not plan.items:
         out += ["", _NOTHING]
+    for caution in plan.cautions:
+        out += textwrap.wrap(
+            f"caution: {caution.text}", width, initial_indent="", subsequent_indent="  "
+        )
     for heading, groups in sections(plan):
         out += ["", heading]
         for stage_title, items in groups:
@@ -124,6 +128,10 @@ def _items(items: list[PlanItem], width: int, indent: int = 2) -> Iterable[str]:
         if item.status == "deferred":
             yield from _wrap("held by: " + ", ".join(item.held_by), width, more)
             yield from _wrap(f"released when: {item.released_when}", width, more)
+        if item.released_by:
+            yield from _wrap(f"going ahead because: {item.released_by}", width, more)
+        for caution in item.cautions:
+            yield from _wrap(f"caution: {caution.text} ({caution.rule})", width, more)
         for delivery in item.delivery:
             dose = f"; {delivery.dose.frequency}, {delivery.dose.duration}" if delivery.dose else ""
             who = ", ".join(delivery.delivered_by)
@@ -155,6 +163,7 @@ def plan_to_html(plan: Plan) -> str:
     ]
     if not plan.items:
         body.append(f"<p>{e(_NOTHING)}</p>")
+    body += [f'<p class="caution"><b>Caution:</b> {e(c.text)}</p>' for c in plan.cautions]
     for heading, groups in sections(plan):
         body.append(f"<h2>{e(heading)}</h2>")
         for stage_title, items in groups:
@@ -203,6 +212,17 @@ def _html_item(item: PlanItem) -> str:
     if item.status == "deferred":
         rows.append(f"<p><b>Held by:</b> {e(', '.join(item.held_by))}</p>")
         rows.append(f"<p><b>Released when:</b> {e(item.released_when or '')}</p>")
+    if item.released_by:
+        rows.append(f"<p><b>Going ahead because:</b> {e(item.released_by)}</p>")
+    if item.cautions:
+        rows.append(
+            '<ul class="cautions">'
+            + "".join(
+                f"<li><b>Caution:</b> {e(c.text)} <small><code>{e(c.rule)}</code></small></li>"
+                for c in item.cautions
+            )
+            + "</ul>"
+        )
     if item.delivery:
         rows.append('<ul class="delivery">')
         for d in item.delivery:

@@ -26,6 +26,11 @@ SafetyFlag = Literal[
 Status = Literal["now", "deferred"]
 Indicator = Literal["critical", "warning", "info"]
 NeedKind = Literal["safety", "intervention", "education", "progress"]
+#: foundation: never waits (co-regulation, rhythm, sleep, safe adults, stability, safety);
+#: demand: asks the person to think, talk or perform, and waits while a lower domain is severe.
+Sequencing = Literal["foundation", "demand"]
+#: Stages a clinician can judge ready although a lower domain is still severe.
+ReleasableStage = Literal["regulation", "relational", "cognitive"]
 
 #: Domains, lowest (brainstem) first.
 DOMAINS: Final[tuple[Domain, ...]] = (
@@ -92,6 +97,8 @@ FUNCTIONS: Final[dict[str, Domain]] = {
 }
 NEED_KINDS: Final[tuple[NeedKind, ...]] = ("safety", "intervention", "education", "progress")
 INDICATORS: Final[tuple[Indicator, ...]] = ("critical", "warning", "info")
+SEQUENCINGS: Final[tuple[Sequencing, ...]] = ("foundation", "demand")
+RELEASABLE_STAGES: Final[tuple[ReleasableStage, ...]] = ("regulation", "relational", "cognitive")
 
 DISCLAIMER: Final[str] = (
     "nmt-rules is decision support for trained professionals. It is not a diagnostic tool, "
