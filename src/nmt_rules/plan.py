@@ -113,7 +113,7 @@ class PlanBuilder:
                 if held_by:
                     released_by = None
             if near.any:
-                near.caution(need, first.matched, held_by, cautions)
+                near.caution(need, reasons, cautions)
             item = PlanItem(
                 need.item_id,
                 need.stage,
@@ -386,8 +386,17 @@ class _Deferral:
         )
 
 
+#: How plan texts name each domain.
+_DOMAIN_WORDS: Final[dict[str, str]] = {
+    "sensory_integration": "sensory integration",
+    "self_regulation": "self-regulation",
+    "relational": "relational functioning",
+    "cognitive": "cognitive functioning",
+}
+
+
 def _words(domain: str) -> str:
-    return domain.replace("_", " ")
+    return _DOMAIN_WORDS[domain]
 
 
 class _RuleEffects:
@@ -463,17 +472,13 @@ class _NearCutPoints:
             "one rating either way changes the band, so judge this clinically."
         )
 
-    def caution(
-        self,
-        need: _NeedInfo,
-        matched: Mapping[str, Any],
-        held_by: tuple[str, ...],
-        cautions: list[Caution],
-    ) -> None:
-        """Caution an item that rests on a near score: its rule matched the domain, or it is
-        a demand above a domain near the severe cut-point (held, or going ahead)."""
+    def caution(self, need: _NeedInfo, reasons: Sequence[Reason], cautions: list[Caution]) -> None:
+        """Caution an item that hinges on a near score: every rule that raised it matched the
+        domain, or it is a demand above a domain near the severe cut-point (so whether it
+        waits hinges on that score). The plan-level caution covers the rest."""
         for domain, score in self._domains.items():
-            rests_on = f"bands.{domain}" in matched or f"domains.{domain}" in matched
+            band, value = f"bands.{domain}", f"domains.{domain}"
+            rests_on = all(band in r.matched or value in r.matched for r in reasons)
             if not rests_on and need.sequencing == "demand":
                 below = STAGES.index(_DOMAIN_STAGE[domain]) < need.stage_index
                 distance = FactConfig.cut_distance(score, self._severe_top)
