@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import hashlib
 import json
@@ -29,8 +30,10 @@ from .model import (
     ScorePoint,
 )
 from .reference import holds
+from .review import next_review, plan_context
 from .ruleset import CautionSpec, HoldSpec, Need
 from .vocabulary import (
+    ADULT_AGE,
     BANDS,
     CHANGES,
     DISCLAIMER,
@@ -85,9 +88,8 @@ class PlanBuilder:
         deferral = _Deferral(facts, groups, self._program, brain_map.clinician)
         effects = _RuleEffects(self._rules, evaluation.fired) if self._has_effects else None
         near = _NearCutPoints(facts, config)
-        age = brain_map.subject.age_years
-        catalogues = self._catalogues
-        resolve = catalogues.resolve if setting is not None and catalogues is not None else None
+        delivering = _Delivering(brain_map, setting, self._catalogues)
+        adult = delivering.adult
         keyed: list[tuple[tuple[int, int, int, str], PlanItem]] = []
         for need_id, group in groups.items():
             need = self._needs[need_id]
@@ -95,14 +97,7 @@ class PlanBuilder:
             released_when = released_by = None
             if need.sequencing == "demand":
                 held_by, released_when, released_by = deferral.holds(need.stage)
-            delivery: tuple[Delivery, ...] = ()
-            note = None
-            if resolve is not None:
-                delivery = resolve(setting, need_id, age)  # type: ignore[arg-type]
-            if not delivery:
-                delivery = need.protocol_for(age)
-            if not delivery and setting is not None:
-                note = f"the {setting} setting has no item for this need at age {int(age)}"
+            delivery, note, delivery_age = delivering.deliver(need)
             reasons = group.reasons
             first = reasons[0]
             cautions: list[Caution] = []
@@ -114,6 +109,7 @@ class PlanBuilder:
                     released_by = None
             if near.any:
                 near.caution(need, reasons, cautions)
+            wording = need.adult if adult else need.child
             item = PlanItem(
                 need.item_id,
                 need.stage,
@@ -122,9 +118,9 @@ class PlanBuilder:
                 need_id,
                 need.kind,
                 need.sequencing,
-                need.title,
-                need.description,
-                need.audience,
+                wording.title,
+                wording.description,
+                wording.audience,
                 first.because,
                 first.rule,
                 first.matched,
@@ -135,6 +131,10 @@ class PlanBuilder:
                 note,
                 tuple(cautions),
                 released_by,
+                need.goal,
+                () if need.is_safety else delivering.build_on(delivery),
+                delivering.in_place_by(delivery),
+                delivery_age,
             )
             # Safety first; then what to do now, lowest stage first; then what waits. Within
             # a stage the most urgent rule's priority decides, then the id, so the order is
@@ -143,6 +143,7 @@ class PlanBuilder:
             keyed.append(((order, need.stage_index, group.priority, need.item_id), item))
         keyed.sort(key=_first)
         items = _safety_floor(brain_map, evaluation.fired) + [item for _, item in keyed]
+        review = next_review(brain_map, facts, config)
         return Plan(
             _plan_id(brain_map, facts, setting, provenance),
             brain_map.subject.id,
@@ -153,6 +154,9 @@ class PlanBuilder:
             DISCLAIMER,
             _progress(brain_map, facts),
             near.plan_cautions(),
+            review.date,
+            review.because,
+            plan_context(brain_map, config),
         )
 
     @functools.cached_property
@@ -221,6 +225,19 @@ class _RuleInfo:
 
 
 @attrs.frozen
+class _Wording:
+    """A need's title, description and audience as one reader group sees them."""
+
+    title: str
+    description: str
+    audience: tuple[str, ...]
+
+
+#: An adult chooses the people who support them: "caregiver" reads as "supporter".
+_ADULT_AUDIENCE: Final = {"caregiver": "supporter"}
+
+
+@attrs.frozen
 class _NeedInfo:
     """What a plan item takes from its need, looked up once."""
 
@@ -228,29 +245,38 @@ class _NeedInfo:
     item_id: str
     stage: Stage
     stage_index: int
+    domain: Domain | None
     is_safety: bool
     kind: NeedKind
     sequencing: Sequencing
-    title: str
-    description: str
-    audience: tuple[str, ...]
+    child: _Wording
+    adult: _Wording
+    goal: str | None
     #: The need's own protocol as deliveries, with the ages each serves.
     protocol: tuple[tuple[int, int, Delivery], ...]
 
     @classmethod
     def of(cls, need: Need, ruleset: str) -> _NeedInfo:
         index = STAGES.index(need.stage)
+        child = _Wording(need.title, need.description, need.audience)
+        adult_audience = tuple(dict.fromkeys(_ADULT_AUDIENCE.get(a, a) for a in need.audience))
+        adult = _Wording(
+            need.adult.title if need.adult else need.title,
+            (need.adult.description if need.adult else None) or need.description,
+            adult_audience,
+        )
         return cls(
             need.id,
             f"{need.stage}/{need.id}",
             need.stage,
             index,
+            STAGE_DOMAIN.get(need.stage),
             index == 0,
             need.kind,
             need.sequencing,
-            need.title,
-            need.description,
-            need.audience,
+            child,
+            adult,
+            need.goal,
             tuple((i.min_age, i.max_age, i.delivery(ruleset)) for i in need.protocol),
         )
 
@@ -258,6 +284,69 @@ class _NeedInfo:
         """The need's protocol items for an age: how it is delivered where a setting has none."""
         age = int(age_years)
         return tuple(d for low, high, d in self.protocol if low <= age <= high)
+
+
+class _Delivering:
+    """How one map's items are delivered: the setting's catalogue items for the person's
+    age (developmental age for activities, where it lags), placement and conditions, else
+    the need's own protocol; what the person's interests add; what release day requires."""
+
+    def __init__(
+        self, brain_map: BrainMap, setting: str | None, catalogues: CatalogueIndex | None
+    ) -> None:
+        self._age = brain_map.subject.age_years
+        self.adult = self._age >= ADULT_AGE
+        self._setting = setting
+        self._catalogues = catalogues if setting is not None else None
+        self._placement = brain_map.placement
+        self._conditions = frozenset(brain_map.conditions)
+        self._development = brain_map.developmental_age_years
+        self._interests = brain_map.interests
+        release = brain_map.release_on
+        self._release = release if release is not None and release > brain_map.assessed_on else None
+
+    def deliver(self, need: _NeedInfo) -> tuple[tuple[Delivery, ...], str | None, float | None]:
+        """(deliveries, why there are none, the developmental age matched if not the age)."""
+        age = self._age
+        matched_age = None
+        if not need.is_safety and self._development is not None and need.domain is not None:
+            developmental = self._development.for_domain(need.domain)
+            if developmental is not None and developmental < age:
+                matched_age = developmental
+        delivery: tuple[Delivery, ...] = ()
+        if self._catalogues is not None:
+            delivery = self._catalogues.resolve(
+                self._setting,  # type: ignore[arg-type]
+                need.id,
+                age if matched_age is None else matched_age,
+                self._placement,
+                self._conditions,
+            )
+        if not delivery:
+            delivery = need.protocol_for(age)
+        note = None
+        if not delivery and self._setting is not None:
+            which = "age" if matched_age is None else "developmental age"
+            shown = int(age if matched_age is None else matched_age)
+            note = f"the {self._setting} setting has no item for this need at {which} {shown}"
+        return delivery, note, matched_age
+
+    def build_on(self, delivery: Sequence[Delivery]) -> tuple[str, ...]:
+        """The person's interests that fit the delivery's activities."""
+        if not self._interests or self._catalogues is None:
+            return ()
+        stems = {stem for d in delivery for stem in self._catalogues.builds_on(d.id)}
+        return tuple(
+            interest
+            for interest in self._interests
+            if any(stem in interest.lower() for stem in stems)
+        )
+
+    def in_place_by(self, delivery: Sequence[Delivery]) -> dt.date | None:
+        """The release date, for an item whose delivery must be in place by then."""
+        if self._release is None or not any(d.release == "before" for d in delivery):
+            return None
+        return self._release
 
 
 def _progress(brain_map: BrainMap, facts: Mapping[str, Any]) -> tuple[DomainProgress, ...]:
@@ -431,7 +520,7 @@ class _RuleEffects:
                 continue
             if spec.involves:
                 if involved is None:
-                    involved = {*need.audience}
+                    involved = {*need.child.audience}  # the ruleset's own vocabulary
                     for d in delivery:
                         involved.update(d.delivered_by, d.audience)
                 if involved.isdisjoint(spec.involves):
