@@ -81,16 +81,16 @@ def measure(
         order = order[round_number % len(order) :] + order[: round_number % len(order)]
         for contender in order:
             batch = _batch(contender, inputs)
-            run, fired = contender.run, contender.fired
+            run, fired, expected = contender.run, contender.fired, contender.expected
             times = lat[contender.name]
             clock = time.perf_counter_ns
             for item in batch:
                 start = clock()
                 result = run(item)
                 times.append(clock() - start)
-                got = fired(result)
-                if got != item.expected:
-                    lost[contender.name] += len(got ^ item.expected)
+                got, want = fired(result), expected(item)
+                if got != want:
+                    lost[contender.name] += len(got ^ want)
     out = {}
     for name, times in lat.items():
         ordered = sorted(times)

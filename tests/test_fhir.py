@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 from fhir.resources.R4B.questionnaire import Questionnaire
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from nmt_rules import (
@@ -45,11 +45,16 @@ def _link_ids(items: list[dict[str, Any]]) -> set[str]:
     return out
 
 
-def _schema_paths(node: dict[str, Any], root: dict[str, Any], prefix: str = "") -> set[str]:
-    """Every field path of the brain map schema, followed through $ref, X-or-null and lists."""
+def _schema_paths(
+    node: dict[str, Any], root: dict[str, Any], prefix: str = "", refs: tuple[str, ...] = ()
+) -> set[str]:
+    """Every field path of the brain map schema, followed through $ref, X-or-null and lists;
+    a list of the very group it is in (earlier assessments' own) joins the outer list."""
     while True:
         if "$ref" in node:
-            node = root["$defs"][node["$ref"].removeprefix("#/$defs/")]
+            name = node["$ref"].removeprefix("#/$defs/")
+            refs = (*refs, name)
+            node = root["$defs"][name]
         elif "anyOf" in node:
             node = next(n for n in node["anyOf"] if n.get("type") != "null")
         elif node.get("type") == "array":
@@ -58,8 +63,9 @@ def _schema_paths(node: dict[str, Any], root: dict[str, Any], prefix: str = "") 
             break
     out = set()
     for key, prop in node.get("properties", {}).items():
-        out.add(prefix + key)
-        out |= _schema_paths(prop, root, f"{prefix}{key}.")
+        items = prop.get("items", {}).get("$ref", "").removeprefix("#/$defs/")
+        if items not in refs:
+            out |= {prefix + key, *_schema_paths(prop, root, f"{prefix}{key}.", refs)}
     return out
 
 
@@ -91,6 +97,8 @@ def test_examples_round_trip_through_a_questionnaire_response(
 
 
 _DATES_BEFORE = st.dates(max_value=dt.date(2026, 9, 30))
+# Ages to the hundredth: durable-rules cannot read a denormal float such as 5e-324.
+_AGES = st.floats(0, 120).map(lambda age: round(age, 2))
 
 
 @settings(max_examples=60, deadline=None)
@@ -100,14 +108,23 @@ _DATES_BEFORE = st.dates(max_value=dt.date(2026, 9, 30))
         {
             "assessed_on": st.just("2026-10-01"),
             "previous.assessed_on": _DATES_BEFORE.map(lambda d: d.isoformat()),
+            "previous.previous.assessed_on": _DATES_BEFORE.map(lambda d: d.isoformat()),
             "setting": st.sampled_from(SETTINGS),
+            "subject.id": st.just("p-1"),
+            "subject.age_years": _AGES,
+            "previous.subject.age_years": _AGES,
+            "previous.subject.id": st.just("p-1"),
+            "previous.previous.subject.id": st.just("p-1"),
         },
     )
 )
 def test_any_brain_map_round_trips_to_the_same_map_and_plan(
     data: dict[str, Any], planner: Planner
 ) -> None:
-    original = parse_brain_map(data)
+    try:
+        original = parse_brain_map(data)
+    except InputError:  # what the schema cannot say (two assessments on one date, ...)
+        assume(False)
     response = brain_map_to_response(original)
     back = response_to_brain_map(json.loads(json.dumps(response)))
     assert brain_map_data(back) == brain_map_data(original)

@@ -7,8 +7,8 @@ from typing import Any
 
 import jsonschema
 
+from ._yaml import ID_PATTERN
 from .errors import FieldProblem
-from .ruleset import ID_PATTERN
 
 
 def field_path(parts: Iterable[str | int]) -> str:

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, Final, NamedTuple, TypeVar
 
 import attrs
 import yaml
 
 from .errors import Diagnostic, RulesetError
+
+#: Ids of rulesets, needs, rules, catalogues, items and settings: lower-case words joined by '-'.
+ID_PATTERN: Final = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
 
 @attrs.frozen

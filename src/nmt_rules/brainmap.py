@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+import attrs
 import fastjsonschema
 import jsonschema
 import yaml
@@ -19,7 +20,7 @@ from ._convert import converter
 from ._convert import fast_structure as _structure
 from ._schema_errors import describe as _describe
 from .errors import FieldProblem, InputError
-from .model import BrainMap
+from .model import BrainMap, PreviousAssessment
 
 
 @functools.cache
@@ -71,7 +72,21 @@ def parse_brain_map(data: object, source: str | None = None) -> BrainMap:
         problems = list(_semantic_problems(doc))
     if problems:
         raise InputError(sorted(set(problems), key=lambda p: (p.path, p.message)), source)
-    return _structure(doc, BrainMap)
+    return _flatten(_structure(doc, BrainMap))
+
+
+def _flatten(brain_map: BrainMap) -> BrainMap:
+    """Earlier maps pasted whole may carry their own `previous`: every earlier assessment
+    joins one list, oldest first, each date once (the validator refused conflicting ones)."""
+    if not any(p.previous for p in brain_map.previous):
+        return brain_map
+    by_date: dict[dt.date, PreviousAssessment] = {}
+    pending = list(brain_map.previous)
+    while pending:
+        earlier = pending.pop()
+        pending += earlier.previous
+        by_date.setdefault(earlier.assessed_on, attrs.evolve(earlier, previous=()))
+    return attrs.evolve(brain_map, previous=tuple(by_date[d] for d in sorted(by_date)))
 
 
 def _passes_fast_check(doc: object) -> bool:
@@ -117,24 +132,67 @@ def _jsonable(data: object) -> object:
 def _semantic_problems(doc: Any) -> Iterable[FieldProblem]:
     """Checks a schema cannot express."""
     current = dt.date.fromisoformat(doc["assessed_on"])
-    for i, earlier in enumerate(doc.get("previous") or ()):
+    subject = doc["subject"]["id"]
+    yield from _clinician_problems(doc.get("clinician"), "clinician")
+    seen: dict[str, tuple[str, Any]] = {}
+    for path, earlier in _earlier(doc.get("previous") or (), "previous"):
         if dt.date.fromisoformat(earlier["assessed_on"]) >= current:
             yield FieldProblem(
-                f"previous[{i}].assessed_on",
+                f"{path}.assessed_on",
                 f"{earlier['assessed_on']} is not before assessed_on ({doc['assessed_on']})",
             )
+        other = (earlier.get("subject") or {}).get("id", subject)
+        if other != subject:
+            yield FieldProblem(
+                f"{path}.subject.id",
+                f"{other!r} is another person: this map is for {subject!r}",
+            )
+        yield from _clinician_problems(earlier.get("clinician"), f"{path}.clinician")
+        date = earlier["assessed_on"]
+        if date in seen and seen[date][1] != earlier["domains"]:
+            yield FieldProblem(
+                f"{path}.assessed_on",
+                f"{date} is also the date of {seen[date][0]}, with other scores",
+            )
+        seen.setdefault(date, (path, earlier["domains"]))
+
+
+def _earlier(entries: Iterable[Any], path: str) -> Iterable[tuple[str, Any]]:
+    """Every earlier assessment with its field path, nested ones included."""
+    for i, entry in enumerate(entries):
+        here = f"{path}[{i}]"
+        yield here, entry
+        yield from _earlier(entry.get("previous") or (), f"{here}.previous")
+
+
+def _clinician_problems(clinician: Any, path: str) -> Iterable[FieldProblem]:
+    if clinician and clinician.get("ready_for") and not clinician.get("note"):
+        yield FieldProblem(
+            f"{path}.note",
+            "say why the person is ready (a clinician's judgement releases held work, and the "
+            "plan quotes it)",
+        )
 
 
 def brain_map_data(brain_map: BrainMap) -> dict[str, Any]:
-    """The brain map as plain data without empty fields: what a person would have written."""
-    data: dict[str, Any] = _pruned(converter.unstructure(brain_map))
+    """The brain map as plain data holding only what was given (fields at their defaults
+    left out): what a person would have written."""
+    data: dict[str, Any] = _given(brain_map)
     return data
 
 
-def _pruned(data: Any) -> Any:
-    if isinstance(data, Mapping):
-        kept = {k: _pruned(v) for k, v in data.items()}
-        return {k: v for k, v in kept.items() if v not in (None, [], {})}
-    if isinstance(data, list | tuple):
-        return [_pruned(v) for v in data]
-    return data
+def _given(value: Any) -> Any:
+    if attrs.has(type(value)):
+        out = {}
+        for field in attrs.fields(type(value)):
+            current = getattr(value, field.name)
+            default = field.default
+            if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+                default = default.factory()
+            if default is not attrs.NOTHING and current == default:
+                continue
+            out[field.name] = _given(current)
+        return out
+    if isinstance(value, list | tuple):
+        return [_given(v) for v in value]
+    return converter.unstructure(value)

@@ -435,8 +435,13 @@ def _facts(item: PlanItem) -> list[tuple[str, str | None]]:
         ("Why", item.because),
         ("Rule", f"`{item.rule}`" + (f" (matched {matched})" if matched else "")),
         ("Also raised by", ", ".join(f"`{r.rule}`" for r in item.also) or None),
+        ("Goal", item.goal),
+        ("Caution", "; ".join(c.text for c in item.cautions) or None),
         ("Held by", ", ".join(item.held_by) or None),
         ("Released when", item.released_when),
+        ("Going ahead because", item.released_by),
+        ("Builds on", ", ".join(item.build_on) or None),
+        ("In place by", item.in_place_by.isoformat() if item.in_place_by else None),
         ("How", _how(item)),
         ("Note", item.delivery_note),
     ]

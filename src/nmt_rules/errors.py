@@ -22,6 +22,18 @@ class Diagnostic:
 
 
 @attrs.frozen
+class Location:
+    """Where something was written: file and 1-based line and column."""
+
+    file: str
+    line: int
+    col: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+@attrs.frozen
 class FieldProblem:
     """One problem in a JSON/YAML input document, located by a dotted field path."""
 

@@ -59,22 +59,24 @@ class Question:
     minimum: float | None = None
     maximum: float | None = None
     children: tuple[Question, ...] = ()
+    lifted: tuple[str, ...] = ()  # fields of a repeating group listing more of the same group
 
 
 @functools.cache
 def questions() -> tuple[Question, ...]:
     """The brain map's fields as questions, in schema order."""
     schema = brain_map_schema()
-    return _object_questions(schema, schema, "")
+    return _object_questions(schema, schema, "", ())
 
 
 def _resolve(node: Mapping[str, Any], root: Mapping[str, Any]) -> dict[str, Any]:
-    """The node with its $ref followed and `X or null` unwrapped (the description kept)."""
+    """The node with its $ref followed (kept in ``$from``) and `X or null` unwrapped (the
+    description kept)."""
     out = dict(node)
     while True:
         if "$ref" in out:
-            target = root["$defs"][out.pop("$ref").removeprefix("#/$defs/")]
-            out = {**target, **out}
+            name = out.pop("$ref").removeprefix("#/$defs/")
+            out = {**root["$defs"][name], **out, "$from": name}
         elif "anyOf" in out:
             (only,) = [n for n in out.pop("anyOf") if n.get("type") != "null"]
             out = {**only, **out}
@@ -83,18 +85,26 @@ def _resolve(node: Mapping[str, Any], root: Mapping[str, Any]) -> dict[str, Any]
 
 
 def _object_questions(
-    node: Mapping[str, Any], root: Mapping[str, Any], prefix: str
+    node: Mapping[str, Any], root: Mapping[str, Any], prefix: str, within: tuple[str, ...]
 ) -> tuple[Question, ...]:
     required = set(node.get("required", ()))
-    return tuple(
-        _question(key, _resolve(prop, root), root, prefix, key in required)
+    found = (
+        _question(key, _resolve(prop, root), root, prefix, key in required, within)
         for key, prop in node["properties"].items()
     )
+    return tuple(q for q in found if q is not None)
 
 
 def _question(
-    key: str, node: dict[str, Any], root: Mapping[str, Any], prefix: str, required: bool
-) -> Question:
+    key: str,
+    node: dict[str, Any],
+    root: Mapping[str, Any],
+    prefix: str,
+    required: bool,
+    within: tuple[str, ...],
+) -> Question | None:
+    """The question for one field; None for a list of the very group it is in (earlier
+    assessments listing their own earlier ones), whose entries join the outer list."""
     link_id = f"{prefix}{key}"
     text = node.get("description") or key
     repeats = node.get("type") == "array"
@@ -103,8 +113,21 @@ def _question(
     if node.get("type") == "object":
         if "properties" not in node:
             raise TypeError(f"{link_id}: a free-form mapping has no Questionnaire form")
-        children = _object_questions(node, root, f"{link_id}.")
-        return Question(link_id, key, "group", text, required, repeats, children=children)
+        group = node.get("$from", link_id)
+        if group in within:
+            if not repeats:
+                raise TypeError(f"{link_id}: a group inside itself has no Questionnaire form")
+            return None
+        children = _object_questions(node, root, f"{link_id}.", (*within, group))
+        nested = tuple(
+            k
+            for k, prop in node["properties"].items()
+            if repeats
+            and _resolve(prop, root).get("items", {}).get("$ref", "").endswith(f"/{group}")
+        )
+        return Question(
+            link_id, key, "group", text, required, repeats, children=children, lifted=nested
+        )
     if "enum" in node:
         options = tuple(str(v) for v in node["enum"])
         return Question(link_id, key, "choice", text, required, repeats, options=options)
@@ -202,11 +225,24 @@ def _answer_items(qs: Sequence[Question], data: Mapping[str, Any]) -> list[dict[
         if q.key not in data:
             continue
         values = data[q.key] if q.repeats else [data[q.key]]
-        if q.kind == "group":
-            items += [{"linkId": q.link_id, "item": _answer_items(q.children, v)} for v in values]
+        if q.lifted:
+            values = list(_lift(values, q.lifted))
+        if q.kind == "group":  # an empty group is kept: given empty is not absent
+            for v in values:
+                children = _answer_items(q.children, v)
+                items.append({"linkId": q.link_id, **({"item": children} if children else {})})
         else:
             items.append({"linkId": q.link_id, "answer": [_answer(q, v) for v in values]})
     return items
+
+
+def _lift(entries: Iterable[Mapping[str, Any]], keys: tuple[str, ...]) -> Iterable[dict[str, Any]]:
+    """Entries of a repeating group with the entries they list under ``keys`` lifted beside
+    them (an earlier assessment's own earlier ones join the map's list)."""
+    for entry in entries:
+        yield {k: v for k, v in entry.items() if k not in keys}
+        for key in keys:
+            yield from _lift(entry.get(key, ()), keys)
 
 
 def _answer(q: Question, value: Any) -> dict[str, Any]:
