@@ -513,7 +513,9 @@ def cards(plan: Plan, hook_instance: str, report_url: str | None) -> dict[str, A
                 body += ["", f"### {title}"]
                 for item in group:
                     body += _item_markdown(
-                        item, f"**{item.title}** ({item.indicator})", ("Why", "How", "Note")
+                        item,
+                        f"**{item.title}** ({item.indicator})",
+                        ("Why", "Goal", "Caution", "Going ahead because", "How", "Note"),
                     )
             indicator = "warning" if any(i.indicator != "info" for i in items) else "info"
             first = ", ".join(i.title for i in items[:2])
