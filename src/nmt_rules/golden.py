@@ -18,6 +18,7 @@ from typing import Final
 import attrs
 import yaml
 
+from ._cautions import NEAR_CUT_POINT_RULE
 from ._yaml import (
     Located,
     Reporter,
@@ -32,7 +33,7 @@ from .api import Planner
 from .brainmap import parse_brain_map
 from .errors import Diagnostic, InputError, NmtRulesError
 from .model import BrainMap, Plan, PlanItem
-from .plan import NEAR_CUT_POINT_RULE, SAFETY_FLOOR_NEED
+from .plan import SAFETY_FLOOR_NEED
 from .vocabulary import INDICATORS, SEQUENCINGS, STAGES
 
 SUFFIXES: Final = (".yaml", ".yml")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import hashlib
 import json
@@ -12,15 +11,17 @@ from typing import Any, Final
 import attrs
 import orjson
 
+from ._cautions import NearCutPoints, RuleEffects
 from ._convert import converter
+from ._delivery import Delivering
+from ._lookups import NeedInfo, RuleInfo
+from ._sequencing import Deferral
 from .catalogue import CatalogueIndex
 from .compile import CompiledRule, Program
 from .engine import Evaluation
-from .facts import FactConfig
 from .model import (
     BrainMap,
     Caution,
-    ClinicianJudgement,
     Delivery,
     DomainProgress,
     Plan,
@@ -31,9 +32,7 @@ from .model import (
 )
 from .reference import holds
 from .review import next_review, plan_context
-from .ruleset import CautionSpec, HoldSpec, Need
 from .vocabulary import (
-    ADULT_AGE,
     BANDS,
     CHANGES,
     DISCLAIMER,
@@ -41,16 +40,11 @@ from .vocabulary import (
     INDICATORS,
     STAGE_DOMAIN,
     STAGES,
-    Domain,
-    NeedKind,
-    Sequencing,
-    Stage,
 )
 
 _SEVERE: Final = BANDS.index("severe")
 SAFETY_FLOOR_RULE: Final = "nmt-rules/safety-floor"
 SAFETY_FLOOR_NEED: Final = "unanswered-safety-flag"
-NEAR_CUT_POINT_RULE: Final = "nmt-rules/near-cut-point"
 
 _BAND_PATHS: Final = tuple((s, f"bands.{STAGE_DOMAIN[s]}") for s in STAGES[1:])
 
@@ -70,9 +64,9 @@ class PlanBuilder:
         self._rank_of = [0] * len(program.rules)
         for position, compiled in enumerate(ordered):
             self._rank_of[compiled.index] = position
-        self._rules = [_RuleInfo.of(c) for c in program.rules]
+        self._rules = [RuleInfo.of(c) for c in program.rules]
         declared_in = {n: r.name for r in program.rulesets for n in r.needs}
-        self._needs = {n.id: _NeedInfo.of(n, declared_in[n.id]) for n in program.needs.values()}
+        self._needs = {n.id: NeedInfo.of(n, declared_in[n.id]) for n in program.needs.values()}
 
     def build(
         self,
@@ -85,10 +79,10 @@ class PlanBuilder:
         facts = evaluation.facts
         groups = self._reasons_by_need(evaluation.fired, facts)
         config = self._program.fact_config
-        deferral = _Deferral(facts, groups, self._program, brain_map.clinician)
-        effects = _RuleEffects(self._rules, evaluation.fired) if self._has_effects else None
-        near = _NearCutPoints(facts, config)
-        delivering = _Delivering(brain_map, setting, self._catalogues)
+        deferral = Deferral(facts, groups.keys(), self._program, brain_map.clinician)
+        effects = RuleEffects(self._rules, evaluation.fired) if self._has_effects else None
+        near = NearCutPoints(facts, config)
+        delivering = Delivering(brain_map, setting, self._catalogues)
         adult = delivering.adult
         keyed: list[tuple[tuple[int, int, int, str], PlanItem]] = []
         for need_id, group in groups.items():
@@ -197,158 +191,6 @@ class PlanBuilder:
         return by_need
 
 
-@attrs.frozen
-class _RuleInfo:
-    """What a plan needs of one compiled rule, looked up once."""
-
-    compiled: CompiledRule
-    rule_id: str
-    because: str
-    priority: int
-    rank: int  # index into INDICATORS: lower is stronger
-    needs: tuple[str, ...]
-    #: Fields to explain with their enum names; None when the tests must be re-checked.
-    fields: tuple[tuple[str, tuple[str, ...] | None], ...] | None
-
-    @classmethod
-    def of(cls, compiled: CompiledRule) -> _RuleInfo:
-        rule = compiled.rule
-        return cls(
-            compiled,
-            compiled.qualified_id,
-            rule.because,
-            rule.priority,
-            _INDICATOR_RANK[rule.indicator],
-            tuple(ref.id for ref in rule.needs),
-            compiled.matched_fields,
-        )
-
-
-@attrs.frozen
-class _Wording:
-    """A need's title, description and audience as one reader group sees them."""
-
-    title: str
-    description: str
-    audience: tuple[str, ...]
-
-
-#: An adult chooses the people who support them: "caregiver" reads as "supporter".
-_ADULT_AUDIENCE: Final = {"caregiver": "supporter"}
-
-
-@attrs.frozen
-class _NeedInfo:
-    """What a plan item takes from its need, looked up once."""
-
-    id: str
-    item_id: str
-    stage: Stage
-    stage_index: int
-    domain: Domain | None
-    is_safety: bool
-    kind: NeedKind
-    sequencing: Sequencing
-    child: _Wording
-    adult: _Wording
-    goal: str | None
-    #: The need's own protocol as deliveries, with the ages each serves.
-    protocol: tuple[tuple[int, int, Delivery], ...]
-
-    @classmethod
-    def of(cls, need: Need, ruleset: str) -> _NeedInfo:
-        index = STAGES.index(need.stage)
-        child = _Wording(need.title, need.description, need.audience)
-        adult_audience = tuple(dict.fromkeys(_ADULT_AUDIENCE.get(a, a) for a in need.audience))
-        adult = _Wording(
-            need.adult.title if need.adult else need.title,
-            (need.adult.description if need.adult else None) or need.description,
-            adult_audience,
-        )
-        return cls(
-            need.id,
-            f"{need.stage}/{need.id}",
-            need.stage,
-            index,
-            STAGE_DOMAIN.get(need.stage),
-            index == 0,
-            need.kind,
-            need.sequencing,
-            child,
-            adult,
-            need.goal,
-            tuple((i.min_age, i.max_age, i.delivery(ruleset)) for i in need.protocol),
-        )
-
-    def protocol_for(self, age_years: float) -> tuple[Delivery, ...]:
-        """The need's protocol items for an age: how it is delivered where a setting has none."""
-        age = int(age_years)
-        return tuple(d for low, high, d in self.protocol if low <= age <= high)
-
-
-class _Delivering:
-    """How one map's items are delivered: the setting's catalogue items for the person's
-    age (developmental age for activities, where it lags), placement and conditions, else
-    the need's own protocol; what the person's interests add; what release day requires."""
-
-    def __init__(
-        self, brain_map: BrainMap, setting: str | None, catalogues: CatalogueIndex | None
-    ) -> None:
-        self._age = brain_map.subject.age_years
-        self.adult = self._age >= ADULT_AGE
-        self._setting = setting
-        self._catalogues = catalogues if setting is not None else None
-        self._placement = brain_map.placement
-        self._conditions = frozenset(brain_map.conditions)
-        self._development = brain_map.developmental_age_years
-        self._interests = brain_map.interests
-        release = brain_map.release_on
-        self._release = release if release is not None and release > brain_map.assessed_on else None
-
-    def deliver(self, need: _NeedInfo) -> tuple[tuple[Delivery, ...], str | None, float | None]:
-        """(deliveries, why there are none, the developmental age matched if not the age)."""
-        age = self._age
-        matched_age = None
-        if not need.is_safety and self._development is not None and need.domain is not None:
-            developmental = self._development.for_domain(need.domain)
-            if developmental is not None and developmental < age:
-                matched_age = developmental
-        delivery: tuple[Delivery, ...] = ()
-        if self._catalogues is not None:
-            delivery = self._catalogues.resolve(
-                self._setting,  # type: ignore[arg-type]
-                need.id,
-                age if matched_age is None else matched_age,
-                self._placement,
-                self._conditions,
-            )
-        if not delivery:
-            delivery = need.protocol_for(age)
-        note = None
-        if not delivery and self._setting is not None:
-            which = "age" if matched_age is None else "developmental age"
-            shown = int(age if matched_age is None else matched_age)
-            note = f"the {self._setting} setting has no item for this need at {which} {shown}"
-        return delivery, note, matched_age
-
-    def build_on(self, delivery: Sequence[Delivery]) -> tuple[str, ...]:
-        """The person's interests that fit the delivery's activities."""
-        if not self._interests or self._catalogues is None:
-            return ()
-        stems = {stem for d in delivery for stem in self._catalogues.builds_on(d.id)}
-        return tuple(
-            interest
-            for interest in self._interests
-            if any(stem in interest.lower() for stem in stems)
-        )
-
-    def in_place_by(self, delivery: Sequence[Delivery]) -> dt.date | None:
-        """The release date, for an item whose delivery must be in place by then."""
-        if self._release is None or not any(d.release == "before" for d in delivery):
-            return None
-        return self._release
-
-
 def _progress(brain_map: BrainMap, facts: Mapping[str, Any]) -> tuple[DomainProgress, ...]:
     """Per domain: the change facts the rules saw, and every score over time."""
     if not brain_map.previous:
@@ -390,200 +232,6 @@ class _Group:
     reasons: list[Reason]
     priority: int
     rank: int  # index into INDICATORS: lower is stronger
-
-
-_Holds = tuple[tuple[str, ...], str | None, str | None]  # held_by, released_when, released_by
-
-
-class _Deferral:
-    """Which severe lower domains hold the demands of each stage, and what released the
-    rest, worked out once per plan.
-
-    A severe domain holds the demands above it unless it improved on enough consecutive
-    assessments; a clinician's recorded judgement releases a whole stage."""
-
-    def __init__(
-        self,
-        facts: Mapping[str, Any],
-        reasons: Mapping[str, _Group],
-        program: Program,
-        clinician: ClinicianJudgement | None,
-    ) -> None:
-        self._facts = facts
-        self._reasons = reasons
-        self._program = program
-        self._clinician = clinician
-        config = program.fact_config
-        self._holding: list[Stage] = []
-        self._improved: list[Stage] = []
-        for stage, band_path in _BAND_PATHS:
-            if facts[band_path] == _SEVERE:
-                streak = facts.get(f"improvements.{STAGE_DOMAIN[stage]}", 0)
-                sustained = streak >= config.sustained_improvements
-                (self._improved if sustained else self._holding).append(stage)
-        self._cache: dict[Stage, _Holds] = {}
-
-    def holds(self, stage: Stage) -> _Holds:
-        """(held_by, released_when, released_by) for a stage's demands."""
-        if stage == "safety" or not (self._holding or self._improved):
-            return (), None, None
-        if stage not in self._cache:
-            self._cache[stage] = self._work_out(stage)
-        return self._cache[stage]
-
-    def _work_out(self, stage: Stage) -> _Holds:
-        rank = STAGES.index(stage)
-        holding = [s for s in self._holding if STAGES.index(s) < rank]
-        released = [self._improved_text(s) for s in self._improved if STAGES.index(s) < rank]
-        judgement = self._clinician
-        if holding and judgement is not None and stage in judgement.ready_for:
-            who = f" ({judgement.by})" if judgement.by else ""
-            released.append(
-                f"a clinician{who} judged the person ready for {stage} work: {judgement.note}"
-            )
-            holding = []
-        if not holding:
-            return (), None, "; ".join(released) or None
-        held_by: list[str] = []
-        releases: list[str] = []
-        config = self._program.fact_config
-        severe_top = config.bands["severe"][1]
-        for low in holding:
-            domain = STAGE_DOMAIN[low]
-            # What gates a demand is the work on the severe domain itself: its interventions,
-            # never the teaching of the adults around the person.
-            gates = sorted(
-                n
-                for n in self._reasons
-                if (need := self._program.needs[n]).stage == low and need.kind == "intervention"
-            )
-            held_by += gates or [f"bands.{domain}: severe"]
-            score = self._facts[f"domains.{domain}"]
-            releases.append(
-                f"{_words(domain)} rises out of the severe band (above {severe_top}; now {score})"
-                f" or improves on {config.sustained_improvements} assessments in a row"
-            )
-        releases.append(f"or a clinician records the person as ready for {stage} work")
-        return tuple(dict.fromkeys(held_by)), "; ".join(releases[:-1]) + ", " + releases[-1], None
-
-    def _improved_text(self, stage: Stage) -> str:
-        domain = STAGE_DOMAIN[stage]
-        streak = self._facts[f"improvements.{domain}"]
-        return (
-            f"{_words(domain)} improved on {streak} assessments in a row, although still in"
-            " the severe band"
-        )
-
-
-#: How plan texts name each domain.
-_DOMAIN_WORDS: Final[dict[str, str]] = {
-    "sensory_integration": "sensory integration",
-    "self_regulation": "self-regulation",
-    "relational": "relational functioning",
-    "cognitive": "cognitive functioning",
-}
-
-
-def _words(domain: str) -> str:
-    return _DOMAIN_WORDS[domain]
-
-
-class _RuleEffects:
-    """The cautions and holds of the rules that fired, applied item by item."""
-
-    def __init__(self, rules: Sequence[_RuleInfo], fired: Sequence[CompiledRule]) -> None:
-        self._cautions: list[tuple[CautionSpec, str]] = []
-        self._holds: dict[str, list[tuple[HoldSpec, _RuleInfo]]] = {}
-        for compiled in sorted(fired, key=lambda c: c.sort_key):
-            rule = compiled.rule
-            self._cautions += [(spec, compiled.qualified_id) for spec in rule.cautions]
-            for hold in rule.holds:
-                for ref in hold.needs:
-                    self._holds.setdefault(ref.id, []).append((hold, rules[compiled.index]))
-
-    def apply(
-        self,
-        need: _NeedInfo,
-        delivery: Sequence[Delivery],
-        held_by: tuple[str, ...],
-        released_when: str | None,
-        cautions: list[Caution],
-    ) -> tuple[tuple[str, ...], str | None]:
-        """Add the cautions that concern the item; return its holds with the rules' added."""
-        involved: set[str] | None = None
-        for spec, rule in self._cautions:
-            if spec.needs and need.id not in spec.needs:
-                continue
-            if spec.stages and need.stage not in spec.stages:
-                continue
-            if spec.sequencing is not None and need.sequencing != spec.sequencing:
-                continue
-            if spec.involves:
-                if involved is None:
-                    involved = {*need.child.audience}  # the ruleset's own vocabulary
-                    for d in delivery:
-                        involved.update(d.delivered_by, d.audience)
-                if involved.isdisjoint(spec.involves):
-                    continue
-            cautions.append(Caution(spec.text, rule))
-        until = [released_when] if released_when else []
-        for hold, info in self._holds.get(need.id, ()):
-            held_by = (*held_by, *(ref.id for ref in hold.by if ref.id not in held_by))
-            until.append(hold.until)
-            cautions.append(Caution(info.because, info.rule_id))
-        return held_by, "; and ".join(until) or None
-
-
-class _NearCutPoints:
-    """Domains whose score sits within the ruleset's margin of a band boundary: a rating one
-    point away would change the band, so the items that rest on it say to judge clinically."""
-
-    def __init__(self, facts: Mapping[str, Any], config: FactConfig) -> None:
-        self._domains = {
-            domain: facts[f"domains.{domain}"]
-            for domain in DOMAINS
-            if facts.get(f"near_cut_point.{domain}")
-        }
-        self.any = bool(self._domains)
-        self._config = config
-        self._severe_top = config.bands["severe"][1]
-
-    def text(self, domain: Domain) -> str:
-        score = self._domains[domain]
-        cut = min(
-            (high for band, (_, high) in self._config.bands.items() if band != BANDS[-1]),
-            key=lambda high: FactConfig.cut_distance(score, high),
-        )
-        lower, upper = BANDS[self._config.band(cut)], BANDS[self._config.band(cut + 1)]
-        return (
-            f"{_words(domain).capitalize()} is {score}, within {self._config.cut_point_margin} "
-            f"points of the cut-point between the {lower} and {upper} bands ({cut}/{cut + 1}): "
-            "one rating either way changes the band, so judge this clinically."
-        )
-
-    def caution(self, need: _NeedInfo, reasons: Sequence[Reason], cautions: list[Caution]) -> None:
-        """Caution an item that hinges on a near score: every rule that raised it matched the
-        domain, or it is a demand above a domain near the severe cut-point (so whether it
-        waits hinges on that score). The plan-level caution covers the rest."""
-        for domain, score in self._domains.items():
-            band, value = f"bands.{domain}", f"domains.{domain}"
-            rests_on = all(band in r.matched or value in r.matched for r in reasons)
-            if not rests_on and need.sequencing == "demand":
-                below = STAGES.index(_DOMAIN_STAGE[domain]) < need.stage_index
-                distance = FactConfig.cut_distance(score, self._severe_top)
-                rests_on = below and distance <= self._config.cut_point_margin
-            if rests_on:
-                cautions.append(Caution(self.text(domain), NEAR_CUT_POINT_RULE))
-
-    def plan_cautions(self) -> tuple[Caution, ...]:
-        """One plan-level caution per domain near a cut-point."""
-        return tuple(Caution(self.text(d), NEAR_CUT_POINT_RULE) for d in self._domains)
-
-
-_DOMAIN_STAGE: Final = {domain: stage for stage, domain in STAGE_DOMAIN.items()}
-
-
-_INDICATOR_RANK: Final = {indicator: rank for rank, indicator in enumerate(INDICATORS)}
 
 
 def _safety_floor(brain_map: BrainMap, fired: Sequence[CompiledRule]) -> list[PlanItem]:
