@@ -61,6 +61,12 @@ class Contender:
     run: Callable[[Inputs], Any]
     fired: Callable[[Any], Fired] = _as_fired  # rule indices, from what run returned
     closer: Callable[[], None] | None = None
+    #: The rules whose firing what `run` returns can show (None: every rule).
+    visible: frozenset[int] | None = None
+
+    def expected(self, inputs: Inputs) -> Fired:
+        """The firings this contender must report for one map."""
+        return inputs.expected if self.visible is None else inputs.expected & self.visible
 
 
 def planner_for(size: str, plugins: PluginSet) -> Planner:
@@ -93,8 +99,13 @@ def prepare(planner: Planner, brain_maps: Sequence[BrainMap]) -> list[Inputs]:
 
 
 def end_to_end(planner: Planner) -> Contender:
-    """nmt-rules as a host calls it: facts, every pass, plan, catalogues, explanations."""
+    """nmt-rules as a host calls it: facts, every pass, plan, catalogues, explanations.
+
+    A plan shows every rule that raised a need (as an item's rule or `also`); a rule that
+    only adds cautions or holds shows only where it touches an item, so firings are compared
+    on the rules that raise needs (the engine-core contender checks the others)."""
     by_id = {c.rule.qualified_id: c.index for c in planner.program.rules}
+    raising = frozenset(c.index for c in planner.program.rules if c.rule.needs)
 
     def run(inputs: Inputs) -> Plan:
         return planner.plan(inputs.brain_map, inputs.setting)
@@ -107,7 +118,7 @@ def end_to_end(planner: Planner) -> Contender:
                 out.update(by_id[r.rule] for r in item.also)
         return frozenset(out)
 
-    return Contender("nmt_rules", run, fired)
+    return Contender("nmt_rules", run, fired, visible=raising)
 
 
 def engine_core(planner: Planner) -> Contender:

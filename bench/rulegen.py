@@ -24,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from nmt_rules.catalogue import CatalogueItem
 from nmt_rules.compile import CompiledRule, Program, compile_rulesets
 from nmt_rules.facts import fact_field
 from nmt_rules.ruleset import AllOf, Comparison, Condition, Ruleset, core_ruleset, parse_ruleset
@@ -111,6 +112,22 @@ def _rule(
     }
 
 
+def _protocol_item(item: CatalogueItem) -> dict[str, Any]:
+    """A core need's protocol item as YAML data (generated rulesets declare the core needs)."""
+    entry: dict[str, Any] = {
+        "id": item.id,
+        "title": item.title,
+        "description": item.description,
+        "modality": item.modality,
+        "delivered_by": list(item.delivered_by),
+        "audience": list(item.audience),
+        "ages": {"min": item.min_age, "max": item.max_age},
+    }
+    if item.dose is not None:
+        entry["dose"] = {"frequency": item.dose.frequency, "duration": item.dose.duration}
+    return entry
+
+
 def generated_yaml(rule_count: int, seed: int = 1) -> str:
     """Ruleset YAML with `rule_count` rules, declaring the core ruleset's needs."""
     rng = random.Random(seed * 1_000_003 + rule_count)
@@ -121,12 +138,13 @@ def generated_yaml(rule_count: int, seed: int = 1) -> str:
         entry: dict[str, Any] = {
             "stage": need.stage,
             "kind": need.kind,
+            "sequencing": need.sequencing,
             "title": need.title,
             "description": need.description,
             "audience": list(need.audience),
         }
-        if not need.deferrable:
-            entry["deferrable"] = False
+        if need.protocol:
+            entry["protocol"] = [_protocol_item(item) for item in need.protocol]
         needs[need.id] = entry
         needs_of[need.stage].append(need.id)
     stages: dict[str, list[dict[str, Any]]] = {s: [] for s in STAGES}

@@ -44,7 +44,7 @@ def test_cli_prints_file_line_col_and_exits_1_on_errors() -> None:
     path = next(p for p in BROKEN if p.stem == "unknown-operator")
     result = CliRunner().invoke(main, ["check", str(path)])
     assert result.exit_code == 1
-    assert f"{path}:13:31: error: unknown operator 'below'" in result.stdout
+    assert f"{path}:14:31: error: unknown operator 'below'" in result.stdout
     assert "1 error(s)" in result.stderr
 
 
@@ -54,7 +54,7 @@ def test_cli_json_format_lists_diagnostics() -> None:
     assert result.exit_code == 1
     data = json.loads(result.stdout)
     assert data["files"] == 1
-    assert {"line": 16, "col": 11, "level": "error"}.items() <= data["diagnostics"][0].items()
+    assert {"line": 17, "col": 11, "level": "error"}.items() <= data["diagnostics"][0].items()
 
 
 def test_shipped_rulesets_and_catalogues_check_clean() -> None:
@@ -72,7 +72,7 @@ def test_directories_are_searched_recursively(tmp_path: Path) -> None:
     (tmp_path / "a" / "map.yaml").write_text("subject: {id: x, age_years: 3}\n", encoding="utf-8")
     report = check_paths([tmp_path])
     assert report.files == 1  # the brain map is neither kind and is skipped
-    assert [(d.line, d.col) for d in report.diagnostics if d.level == "error"] == [(13, 28)]
+    assert [(d.line, d.col) for d in report.diagnostics if d.level == "error"] == [(14, 28)]
 
 
 def test_a_named_file_of_unknown_kind_is_an_error(tmp_path: Path) -> None:

@@ -69,11 +69,11 @@ DERIVED = """
 ruleset: derived-demo
 version: "1"
 needs:
-  calm-body: {stage: sensory, kind: intervention, title: Calm the body}
-  steady-days: {stage: regulation, kind: intervention, title: Steady days}
-  teach-adults: {stage: regulation, kind: education, title: Teach adults}
-  connect: {stage: relational, kind: intervention, title: Connect}
-  think: {stage: cognitive, kind: intervention, title: Think}
+  calm-body: {stage: sensory, kind: intervention, sequencing: foundation, title: Calm the body}
+  steady-days: {stage: regulation, kind: intervention, sequencing: foundation, title: Steady days}
+  teach-adults: {stage: regulation, kind: education, sequencing: foundation, title: Teach adults}
+  connect: {stage: relational, kind: intervention, sequencing: foundation, title: Connect}
+  think: {stage: cognitive, kind: intervention, sequencing: foundation, title: Think}
 stages:
   sensory:
     - id: body

@@ -140,9 +140,9 @@ def test_yes_and_no_are_not_booleans_in_a_ruleset() -> None:
         resources.files("nmt_rules")
         .joinpath("rulesets", "core.yaml")
         .read_text("utf-8")
-        .replace("deferrable: false", "deferrable: no", 1)
+        .replace("flags.suicidal_ideation: true", "flags.suicidal_ideation: yes", 1)
     )
-    with pytest.raises(RulesetError, match=r"'no' is not a plain decimal number, true or false"):
+    with pytest.raises(RulesetError, match=r"'yes' is not a plain decimal number, true or false"):
         parse_ruleset(text, "core.yaml")
 
 

@@ -18,7 +18,7 @@ NO_SAFETY_RULES = """
 ruleset: no-safety
 version: "1"
 needs:
-  calm-body: {stage: sensory, kind: intervention, title: Calm the body}
+  calm-body: {stage: sensory, kind: intervention, sequencing: foundation, title: Calm the body}
 stages:
   sensory:
     - id: body
@@ -41,15 +41,22 @@ def test_severe_sensory_child_gets_sensory_work_now_and_cognitive_work_deferred(
     assert (first.stage, first.status) == ("sensory", "now")
     cognitive = [i for i in plan.items if i.stage == "cognitive"]
     assert cognitive, "the map should raise some cognitive need to defer"
-    sensory_needs = {i.need for i in plan.items if i.stage == "sensory"}
+    sensory_work = {i.need for i in plan.items if i.stage == "sensory" and i.kind == "intervention"}
+    assert any(i.sequencing == "demand" for i in cognitive)
     for item in cognitive:
+        if item.sequencing == "foundation":
+            assert item.status == "now"  # foundations never wait
+            continue
         assert item.status == "deferred"
-        assert item.held_by and set(item.held_by) <= sensory_needs
+        assert item.held_by and set(item.held_by) <= sensory_work
         assert "sensory integration" in (item.released_when or "")
 
 
 def test_deferred_items_come_after_every_item_to_do_now(planner: Planner) -> None:
-    plan = planner.plan(make_map(sensory=20, regulation=30, relational=30, cognitive=30))
+    history = {"childhood": {"adversity": "high"}}
+    plan = planner.plan(
+        make_map(sensory=20, regulation=30, relational=30, cognitive=30, history=history)
+    )
     statuses = [i.status for i in _non_safety(plan)]
     assert "deferred" in statuses
     assert statuses == sorted(statuses, key=lambda s: s == "deferred")
@@ -145,10 +152,12 @@ def test_improving_out_of_severe_releases_the_stage_above(planner: Planner) -> N
     }
     held = planner.plan(make_map(sensory=25, relational=40))
     released = planner.plan(make_map(sensory=45, relational=40, previous=[before]))
-    relational_held = [i for i in held.items if (i.stage, i.kind) == ("relational", "intervention")]
-    relational_now = [
-        i for i in released.items if (i.stage, i.kind) == ("relational", "intervention")
-    ]
+
+    def relational_demands(plan: Plan) -> list[Any]:
+        return [i for i in plan.items if (i.stage, i.sequencing) == ("relational", "demand")]
+
+    relational_held = relational_demands(held)
+    relational_now = relational_demands(released)
     assert relational_held and all(i.status == "deferred" for i in relational_held)
     assert relational_now and all(i.status == "now" for i in relational_now)
     assert "sensory-gains-consolidation" in {i.need for i in released.items}

@@ -57,9 +57,11 @@ _SPACE: Final = re.compile(r"[ \t\n\r]*")
 _NUMBER: Final = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
 
 
-def loads(text: str) -> Any:
-    """One JSON document; raise DocumentError for invalid JSON and for anything that could
-    mean two things or cost more than it is worth."""
+def loads(text: str, limit: int | None = None) -> Any:
+    """One JSON document of at most `limit` characters; raise DocumentError for invalid JSON
+    and for anything that could mean two things or cost more than it is worth."""
+    if limit is not None and len(text) > limit:
+        raise DocumentError(f"the document is larger than the limit of {limit // 2**20} MiB")
     try:
         return _DECODER.decode(text)
     except json.JSONDecodeError as exc:

@@ -18,6 +18,9 @@ from .errors import Diagnostic, DocumentError, FieldProblem, InputError, Ruleset
 
 _PATH_PART = re.compile(r"([^.\[\]]+)|\[([0-9]+)\]")
 
+#: Ids of rulesets, needs, rules, catalogues, items and settings: lower-case words joined by '-'.
+ID_PATTERN: Final = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
 
 @attrs.frozen
 class Located:

@@ -11,15 +11,18 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Final
 
+import attrs
 import fastjsonschema
 import jsonschema
 
 from ._attrs_schema import schema_for
+from ._convert import converter
 from ._convert import fast_structure as _structure
 from ._json import loads as json_loads
+from ._schema_errors import describe as _describe
 from ._yaml import MAX_DEPTH, MAX_NUMBER, load_plain, read_text
 from .errors import DocumentError, FieldProblem, InputError
-from .model import BrainMap
+from .model import BrainMap, PreviousAssessment
 
 #: The largest brain map read from a file, a JSON line or a request, in characters: a
 #: thousand times a full map with history and a dozen earlier assessments.
@@ -86,7 +89,21 @@ def parse_brain_map(data: object, source: str | None = None) -> BrainMap:
         problems = list(_semantic_problems(doc))
     if problems:
         raise InputError(sorted(set(problems), key=lambda p: (p.path, p.message)), source)
-    return _structure(doc, BrainMap)
+    return _flatten(_structure(doc, BrainMap))
+
+
+def _flatten(brain_map: BrainMap) -> BrainMap:
+    """Earlier maps pasted whole may carry their own `previous`: every earlier assessment
+    joins one list, oldest first, each date once (the validator refused conflicting ones)."""
+    if not any(p.previous for p in brain_map.previous):
+        return brain_map
+    by_date: dict[dt.date, PreviousAssessment] = {}
+    pending = list(brain_map.previous)
+    while pending:
+        earlier = pending.pop()
+        pending += earlier.previous
+        by_date.setdefault(earlier.assessed_on, attrs.evolve(earlier, previous=()))
+    return attrs.evolve(brain_map, previous=tuple(by_date[d] for d in sorted(by_date)))
 
 
 def _passes_fast_check(doc: object) -> bool:
@@ -115,9 +132,7 @@ def read_map_text(text: str, source: str, json_text: bool) -> Any:
     if not json_text:
         return load_plain(text, source, MAX_MAP_CHARS)
     try:
-        if len(text) > MAX_MAP_CHARS:
-            raise DocumentError(f"the map is larger than the limit of {MAX_MAP_CHARS // 2**20} MiB")
-        return json_loads(text)
+        return json_loads(text, MAX_MAP_CHARS)
     except DocumentError as exc:
         raise InputError([FieldProblem("", exc.message, exc.line, exc.col)], source) from None
 
@@ -196,71 +211,70 @@ def _jsonable(data: object) -> object:
     return data
 
 
-def _path(parts: Iterable[str | int]) -> str:
-    out = ""
-    for part in parts:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-def _describe(error: jsonschema.ValidationError) -> FieldProblem:
-    """Turn a jsonschema error into 'field.path: what is wrong' in plain words."""
-    if error.validator == "anyOf" and error.context:
-        # Optional fields are "X or null": the X branch says what is really wrong.
-        inner = [e for e in error.context if e.validator != "type" or e.validator_value != "null"]
-        if inner:
-            best = jsonschema.exceptions.best_match(inner)
-            if best is not None:  # its absolute_path already includes this error's path
-                return _describe(best)
-    path = _path(error.absolute_path)
-    value: Any = error.instance
-    rule: Any = error.validator_value
-    schema: Any = error.schema
-    match error.validator:
-        case "additionalProperties":
-            extra = sorted(set(value) - set(schema.get("properties", {})))
-            known = ", ".join(schema.get("properties", {}))
-            field = _path([*error.absolute_path, extra[0]]) if extra else path
-            return FieldProblem(field, f"unknown field (known fields: {known})")
-        case "required":
-            missing = rule if isinstance(rule, list) else [rule]
-            absent = next((m for m in missing if m not in value), missing[0])
-            return FieldProblem(_path([*error.absolute_path, absent]), "required field is missing")
-        case "maximum":
-            return FieldProblem(path, f"{value!r} is above {rule}")
-        case "minimum":
-            return FieldProblem(path, f"{value!r} is below {rule}")
-        case "enum":
-            return FieldProblem(path, f"{value!r} is not one of: {', '.join(map(str, rule))}")
-        case "type":
-            return FieldProblem(path, f"expected {_TYPE_WORDS.get(rule, rule)}, got {value!r}")
-        case "format":
-            return FieldProblem(path, f"{value!r} is not a date (use YYYY-MM-DD)")
-        case "uniqueItems":
-            return FieldProblem(path, "lists the same value twice")
-        case "pattern":
-            return FieldProblem(path, f"{value!r} must be lower-case words joined by '-'")
-        case "minLength":
-            return FieldProblem(path, "must not be empty")
-    return FieldProblem(path, error.message)
-
-
-_TYPE_WORDS = {
-    "integer": "a whole number",
-    "number": "a number",
-    "string": "a string",
-    "object": "a mapping",
-    "array": "a list",
-    "boolean": "true or false",
-}
-
-
 def _semantic_problems(doc: Any) -> Iterable[FieldProblem]:
     """Checks a schema cannot express."""
     current = dt.date.fromisoformat(doc["assessed_on"])
-    for i, earlier in enumerate(doc.get("previous") or ()):
+    subject = doc["subject"]["id"]
+    yield from _clinician_problems(doc.get("clinician"), "clinician")
+    seen: dict[str, tuple[str, Any]] = {}
+    for path, earlier in _earlier(doc.get("previous") or (), "previous"):
         if dt.date.fromisoformat(earlier["assessed_on"]) >= current:
             yield FieldProblem(
-                f"previous[{i}].assessed_on",
+                f"{path}.assessed_on",
                 f"{earlier['assessed_on']} is not before assessed_on ({doc['assessed_on']})",
             )
+        other = (earlier.get("subject") or {}).get("id", subject)
+        if other != subject:
+            yield FieldProblem(
+                f"{path}.subject.id",
+                f"{other!r} is another person: this map is for {subject!r}",
+            )
+        yield from _clinician_problems(earlier.get("clinician"), f"{path}.clinician")
+        date = earlier["assessed_on"]
+        if date in seen and seen[date][1] != earlier["domains"]:
+            yield FieldProblem(
+                f"{path}.assessed_on",
+                f"{date} is also the date of {seen[date][0]}, with other scores",
+            )
+        seen.setdefault(date, (path, earlier["domains"]))
+
+
+def _earlier(entries: Iterable[Any], path: str) -> Iterable[tuple[str, Any]]:
+    """Every earlier assessment with its field path, nested ones included."""
+    for i, entry in enumerate(entries):
+        here = f"{path}[{i}]"
+        yield here, entry
+        yield from _earlier(entry.get("previous") or (), f"{here}.previous")
+
+
+def _clinician_problems(clinician: Any, path: str) -> Iterable[FieldProblem]:
+    if clinician and clinician.get("ready_for") and not clinician.get("note"):
+        yield FieldProblem(
+            f"{path}.note",
+            "say why the person is ready (a clinician's judgement releases held work, and the "
+            "plan quotes it)",
+        )
+
+
+def brain_map_data(brain_map: BrainMap) -> dict[str, Any]:
+    """The brain map as plain data holding only what was given (fields at their defaults
+    left out): what a person would have written."""
+    data: dict[str, Any] = _given(brain_map)
+    return data
+
+
+def _given(value: Any) -> Any:
+    if attrs.has(type(value)):
+        out = {}
+        for field in attrs.fields(type(value)):
+            current = getattr(value, field.name)
+            default = field.default
+            if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+                default = default.factory()
+            if default is not attrs.NOTHING and current == default:
+                continue
+            out[field.name] = _given(current)
+        return out
+    if isinstance(value, list | tuple):
+        return [_given(v) for v in value]
+    return converter.unstructure(value)

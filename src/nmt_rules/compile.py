@@ -111,7 +111,7 @@ def compile_rulesets(rulesets: Sequence[Ruleset], shard_capacity: int = SHARD_CA
     need_stages = {n.id: n.stage for n in needs.values()}
     rules = [rule for ruleset in rulesets for rule in ruleset.rules]
     primary = rulesets[0]
-    config = FactConfig(primary.bands or DEFAULT_BANDS, primary.min_change or 5)
+    config = _fact_config(primary)
     compiled = _assign_passes(rules, need_stages)
     n_passes = 1 + max((c.pass_index for c in compiled), default=0)
     passes = tuple(
@@ -122,6 +122,11 @@ def compile_rulesets(rulesets: Sequence[Ruleset], shard_capacity: int = SHARD_CA
     return Program(
         tuple(rulesets), tuple(compiled), needs, passes, config, tuple(derived), need_stages
     )
+
+
+def _fact_config(primary: Ruleset) -> FactConfig:
+    """The primary ruleset's cut-points and thresholds; defaults where it sets none."""
+    return FactConfig(primary.bands or DEFAULT_BANDS, **primary.settings)
 
 
 def _combined_needs(rulesets: Sequence[Ruleset]) -> dict[str, Need]:
@@ -172,9 +177,36 @@ def _combined_needs(rulesets: Sequence[Ruleset]) -> dict[str, Need]:
             for test in comparisons(rule.when):
                 if test.path.startswith("needs.") and test.path[6:] not in needs:
                     problems.append(_at(test.location, f"unknown need in {test.path!r}"))
+            problems += _hold_problems(rule, needs)
+            for caution in rule.cautions:
+                problems += [
+                    _at(rule.location, f"rule {rule.id!r} cautions undeclared need {n!r}")
+                    for n in caution.needs
+                    if n not in needs
+                ]
     if problems:
         raise RulesetError(problems)
     return needs
+
+
+def _hold_problems(rule: Rule, needs: Mapping[str, Need]) -> list[Diagnostic]:
+    """A rule may hold back only demands: foundations and safety never wait."""
+    out = []
+    for hold in rule.holds:
+        for ref in (*hold.needs, *hold.by):
+            if ref.id not in needs:
+                out.append(_at(ref.location, f"rule {rule.id!r} names undeclared need {ref.id!r}"))
+        for ref in hold.needs:
+            need = needs.get(ref.id)
+            if need is not None and need.sequencing != "demand":
+                out.append(
+                    _at(
+                        ref.location,
+                        f"need {ref.id!r} is a foundation: foundations never wait, so a rule may "
+                        "caution it but not hold it",
+                    )
+                )
+    return out
 
 
 def _at(location: Any, message: str) -> Diagnostic:

@@ -22,6 +22,18 @@ class Diagnostic:
 
 
 @attrs.frozen
+class Location:
+    """Where something was written: file and 1-based line and column."""
+
+    file: str
+    line: int
+    col: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+@attrs.frozen
 class FieldProblem:
     """One problem in a JSON/YAML input document, located by a dotted field path, and by
     line and column where the text itself is at fault (a syntax error, a duplicate key)."""
@@ -103,3 +115,11 @@ class UnknownSettingError(NmtRulesError):
                 failed
             )
         super().__init__(message)
+
+
+class AuthError(NmtRulesError):
+    """A request's credentials were missing or not accepted (HTTP 401); says why."""
+
+
+class PrefetchMissingError(NmtRulesError):
+    """A CDS Hooks request lacks prefetched data the service needs and cannot fetch (HTTP 412)."""

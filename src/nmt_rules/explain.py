@@ -59,6 +59,8 @@ def explain(planner: Planner, brain_map: BrainMap, setting: str | None = None) -
                         "indicator": item.indicator,
                         "held_by": list(item.held_by),
                         "released_when": item.released_when,
+                        "released_by": item.released_by,
+                        "cautions": [c.rule for c in item.cautions],
                     }
                     for item in plan.items
                     if item.stage == stage

@@ -20,13 +20,17 @@ from .vocabulary import (
     AGE_GROUPS,
     BANDS,
     CHANGES,
+    CONDITIONS,
     DOMAINS,
     EARLY_PERIODS,
     FUNCTIONS,
     PERIODS,
+    PLACEMENTS,
     RELATIONAL_HEALTH_LEVELS,
+    RELEASABLE_STAGES,
     SAFETY_FLAGS,
     STAGES,
+    SUBSTANCE_USE_LEVELS,
     Band,
     Stage,
     age_group,
@@ -45,6 +49,12 @@ class FactField:
     minimum: float | None = None
     maximum: float | None = None
     derived_from: Stage | None = None  # for stage.* and needs.*: the stage that sets it
+    ordered: bool = True  # an enum whose values have no order (placement) takes no lt/gt
+
+    @property
+    def comparable(self) -> bool:
+        """Whether lt, lte, gt and gte apply (numbers and ordered enums)."""
+        return self.kind in ("integer", "number") or (self.kind == "enum" and self.ordered)
 
     def encode(self, value: Any) -> Any:
         """Rule value to fact value (enum names become ordinals)."""
@@ -63,6 +73,8 @@ def _static_fields() -> dict[str, FactField]:
             FactField(f"bands.{d}", "enum", BANDS),
             FactField(f"change.{d}", "enum", CHANGES),
             FactField(f"previous_bands.{d}", "enum", BANDS),
+            FactField(f"improvements.{d}", "integer", minimum=0),
+            FactField(f"near_cut_point.{d}", "boolean"),
         ]
     for f in FUNCTIONS:
         fields += [
@@ -86,7 +98,20 @@ def _static_fields() -> dict[str, FactField]:
         FactField("relational_health_now", "enum", RELATIONAL_HEALTH_LEVELS),
         *(FactField(f"flags.{f}", "boolean") for f in SAFETY_FLAGS),
         FactField("flags.any", "boolean"),
+        *(FactField(f"earlier_flags.{f}.months_ago", "integer", minimum=0) for f in SAFETY_FLAGS),
+        *(FactField(f"recent_flags.{f}", "boolean") for f in SAFETY_FLAGS),
+        FactField("recent_flags.any", "boolean"),
+        *(FactField(f"clinician.ready_for.{s}", "boolean") for s in RELEASABLE_STAGES),
         FactField("setting", "string"),
+        FactField("placement", "enum", PLACEMENTS, ordered=False),
+        FactField("substance_use.level", "enum", SUBSTANCE_USE_LEVELS),
+        *(FactField(f"conditions.{c}", "boolean") for c in CONDITIONS),
+        FactField("conditions.count", "integer", minimum=0),
+        FactField("interpreter_needed", "boolean"),
+        FactField("dependents.count", "integer", minimum=0),
+        FactField("dependents.youngest_age", "number", minimum=0, maximum=120),
+        FactField("release.days_until", "integer"),
+        FactField("developmental_age.gap_years", "number", minimum=0),
         FactField("assessments.count", "integer", minimum=1),
         FactField("assessments.months_since_previous", "integer", minimum=0),
     ]
@@ -118,11 +143,25 @@ def all_paths(need_stages: Mapping[str, Stage]) -> list[str]:
 
 @attrs.frozen
 class FactConfig:
-    """What the primary ruleset decides about facts: band cut-points and change threshold."""
+    """What the primary ruleset decides about facts: cut-points and thresholds."""
 
     bands: Mapping[Band, tuple[int, int]]
+    #: Smallest score change that counts as improved or worse.
     min_change: int = 5
+    #: Consecutive improvements that release what a still-severe domain holds.
+    sustained_improvements: int = 2
+    #: A score this close to a band boundary is near a cut-point (0: never).
+    cut_point_margin: int = 3
+    #: A flag on an earlier assessment this many months back or fewer is recent.
+    recent_flag_months: int = 3
+    #: Weeks to the next assessment: usually, with a severe domain, with a safety flag
+    #: (now or recent), and at most this long after a release from custody.
+    weeks: int = 12
+    severe_weeks: int = 6
+    safety_weeks: int = 4
+    after_release_weeks: int = 2
     _band_of_score: tuple[int, ...] = attrs.field(init=False, repr=False, eq=False)
+    _near_cut: tuple[bool, ...] = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
         table = [0] * 101
@@ -130,10 +169,29 @@ class FactConfig:
             for score in range(low, high + 1):
                 table[score] = BANDS.index(band)
         object.__setattr__(self, "_band_of_score", tuple(table))
+        cuts = [high for band, (_, high) in self.bands.items() if band != BANDS[-1]]
+        object.__setattr__(
+            self,
+            "_near_cut",
+            tuple(
+                any(self.cut_distance(score, cut) <= self.cut_point_margin for cut in cuts)
+                for score in range(101)
+            ),
+        )
 
     def band(self, score: int) -> int:
         """Ordinal band of a 0-100 score."""
         return self._band_of_score[score]
+
+    def near_cut_point(self, score: int) -> bool:
+        """Whether a score is within the margin of a band boundary."""
+        return self._near_cut[score]
+
+    @staticmethod
+    def cut_distance(score: int, cut: int) -> int:
+        """Points from a score to the boundary above `cut` (the top score of a band): 1 for
+        the scores either side of it."""
+        return cut + 1 - score if score <= cut else score - cut
 
 
 DEFAULT_BANDS: Final[dict[Band, tuple[int, int]]] = {
@@ -151,6 +209,12 @@ _AGE_GROUP = {group: i for i, group in enumerate(AGE_GROUPS)}
 _DOMAIN_KEYS: Final = tuple(
     (d, f"domains.{d}", f"bands.{d}", f"change.{d}", f"previous_bands.{d}") for d in DOMAINS
 )
+_NEAR_KEYS: Final = tuple((d, f"near_cut_point.{d}") for d in DOMAINS)
+_IMPROVEMENT_KEYS: Final = tuple((d, f"improvements.{d}") for d in DOMAINS)
+_EARLIER_FLAG_KEYS: Final = tuple(
+    (flag, f"earlier_flags.{flag}.months_ago", f"recent_flags.{flag}") for flag in SAFETY_FLAGS
+)
+_READY_KEYS: Final = tuple((stage, f"clinician.ready_for.{stage}") for stage in RELEASABLE_STAGES)
 _FUNCTION_KEYS: Final = tuple((f, f"functions.{f}", f"function_bands.{f}") for f in FUNCTIONS)
 _PERIOD_KEYS: Final = tuple(
     (p, f"history.{p}.adversity", f"history.{p}.relational_health") for p in PERIODS
@@ -175,8 +239,44 @@ def to_facts(brain_map: BrainMap, config: FactConfig) -> dict[str, Any]:
     facts["flags.any"] = bool(flags)
     if brain_map.setting is not None:
         facts["setting"] = brain_map.setting
+    ready = brain_map.clinician.ready_for if brain_map.clinician is not None else ()
+    for stage, key in _READY_KEYS:
+        facts[key] = stage in ready
     _add_change(facts, brain_map, config)
+    _add_earlier_flags(facts, brain_map, config)
+    _add_context(facts, brain_map)
     return facts
+
+
+_PLACEMENT = {p: i for i, p in enumerate(PLACEMENTS)}
+_SUBSTANCE_USE = {level: i for i, level in enumerate(SUBSTANCE_USE_LEVELS)}
+_CONDITION_KEYS: Final = tuple((c, f"conditions.{c}") for c in CONDITIONS)
+
+
+def _add_context(facts: dict[str, Any], brain_map: BrainMap) -> None:
+    """Where the person lives, substance use, conditions, dependents, release, development."""
+    if brain_map.placement is not None:
+        facts["placement"] = _PLACEMENT[brain_map.placement]
+    if brain_map.substance_use is not None:
+        facts["substance_use.level"] = _SUBSTANCE_USE[brain_map.substance_use.level]
+    conditions = brain_map.conditions
+    for condition, key in _CONDITION_KEYS:
+        facts[key] = condition in conditions
+    facts["conditions.count"] = len(conditions)
+    facts["interpreter_needed"] = brain_map.interpreter_needed
+    dependents = brain_map.dependents
+    facts["dependents.count"] = len(dependents)
+    if dependents:
+        facts["dependents.youngest_age"] = min(d.age_years for d in dependents)
+    if brain_map.release_on is not None:
+        facts["release.days_until"] = (brain_map.release_on - brain_map.assessed_on).days
+    development = brain_map.developmental_age_years
+    if development is not None:
+        age = brain_map.subject.age_years
+        ages = [development.for_domain(d) for d in DOMAINS]
+        gaps = [age - dev for dev in ages if dev is not None]
+        if gaps:
+            facts["developmental_age.gap_years"] = max(0.0, max(gaps))
 
 
 def _add_scores(
@@ -187,6 +287,8 @@ def _add_scores(
         score = getattr(domains, d)
         facts[score_key] = score
         facts[band_key] = band(score)
+    for d, near_key in _NEAR_KEYS:
+        facts[near_key] = config.near_cut_point(getattr(domains, d))
     for f, score_key, band_key in _FUNCTION_KEYS:
         score = getattr(functions, f)
         if score is not None:
@@ -221,7 +323,15 @@ def _add_change(facts: dict[str, Any], brain_map: BrainMap, config: FactConfig) 
     facts["assessments.count"] = 1 + len(brain_map.previous)
     latest = _latest(brain_map.previous)
     if latest is None:
+        for _, key in _IMPROVEMENT_KEYS:
+            facts[key] = 0
         return
+    history = sorted(brain_map.previous, key=lambda p: p.assessed_on)
+    for d, key in _IMPROVEMENT_KEYS:
+        facts[key] = improvements(
+            [getattr(p.domains, d) for p in history] + [getattr(brain_map.domains, d)],
+            config.min_change,
+        )
     facts["assessments.months_since_previous"] = _months_between(
         latest.assessed_on, brain_map.assessed_on
     )
@@ -236,6 +346,36 @@ def _add_change(facts: dict[str, Any], brain_map: BrainMap, config: FactConfig) 
             else _STABLE
         )
         facts[previous_key] = config.band(before)
+
+
+def improvements(scores: Sequence[int], min_change: int) -> int:
+    """How many assessments in a row, ending with the last, improved by at least min_change."""
+    count = 0
+    for before, after in zip(reversed(scores[:-1]), reversed(scores[1:]), strict=True):
+        if after - before < min_change:
+            break
+        count += 1
+    return count
+
+
+def _add_earlier_flags(facts: dict[str, Any], brain_map: BrainMap, config: FactConfig) -> None:
+    """Safety flags of earlier assessments: how many months ago each was last raised, and
+    whether that is recent (the weeks after a crisis are the highest-risk window)."""
+    latest: dict[str, dt.date] = {}
+    for earlier in brain_map.previous:
+        for flag in earlier.flags:
+            if flag not in latest or earlier.assessed_on > latest[flag]:
+                latest[flag] = earlier.assessed_on
+    recent_any = False
+    for flag, months_key, recent_key in _EARLIER_FLAG_KEYS:
+        when = latest.get(flag)
+        recent = False
+        if when is not None:
+            months = facts[months_key] = _months_between(when, brain_map.assessed_on)
+            recent = months <= config.recent_flag_months
+        facts[recent_key] = recent
+        recent_any = recent_any or recent
+    facts["recent_flags.any"] = recent_any
 
 
 def _latest(previous: Sequence[PreviousAssessment]) -> PreviousAssessment | None:

@@ -21,9 +21,9 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Final
 
 from .catalogue import Catalogue
-from .errors import Diagnostic
+from .errors import Diagnostic, Location
 from .facts import DEFAULT_BANDS, STATIC_FIELDS, FactField
-from .ruleset import AnyOf, Comparison, Condition, Location, Rule, Ruleset
+from .ruleset import AnyOf, Comparison, Condition, Rule, Ruleset, age_spans
 from .vocabulary import AGE_GROUP_LIMITS, BANDS, INDICATORS, Band, age_group
 
 #: Largest disjunctive normal form examined; bigger conditions are skipped (never guessed).
@@ -254,6 +254,8 @@ def shadowed_by(
     raises, A's indicator is at least as strong and A comes first in the plan's reasons:
     B then only ever adds an "also raised by" line.
     """
+    if rule.cautions or rule.holds:
+        return None  # its cautions and holds are its own, whatever else fires
     mine = {ref.id for ref in rule.needs}
     for other in others:
         if other is rule or not mine <= {ref.id for ref in other.needs}:
@@ -282,6 +284,20 @@ def short_because(rule: Rule) -> Diagnostic | None:
     )
 
 
+def missing_goals(ruleset: Ruleset) -> list[Diagnostic]:
+    """Warn about interventions without a goal: every plan item to act on says what a sign
+    that it is working looks like."""
+    return [
+        _warn(
+            need.location,
+            f"need {need.id!r} is an intervention without a `goal` (an observable sign that it "
+            "is working, e.g. 'falls asleep within 30 minutes on 5 nights a week')",
+        )
+        for need in ruleset.needs.values()
+        if need.kind == "intervention" and need.goal is None
+    ]
+
+
 def unraised_needs(ruleset: Ruleset, rules: Iterable[Rule]) -> list[Diagnostic]:
     """Warn about declared needs that no rule in play raises."""
     raised = {ref.id for rule in rules for ref in rule.needs}
@@ -292,14 +308,19 @@ def unraised_needs(ruleset: Ruleset, rules: Iterable[Rule]) -> list[Diagnostic]:
     ]
 
 
-def ages_raised(need: str, rules: Iterable[Rule]) -> set[int]:
-    """Whole ages (0-120) at which some rule raising the need can fire, as far as age goes."""
+def ages_raised(need: str, rules: Iterable[Rule], setting: str | None = None) -> set[int]:
+    """Whole ages (0-120) at which some rule raising the need can fire, as far as age (and,
+    given a setting, the rules' setting tests) go."""
     ages: set[int] = set()
     for rule in rules:
         if need not in {ref.id for ref in rule.needs}:
             continue
         options = conjunctions(rule.when) or [[]]  # too large to split: assume any age
         for conj in options:
+            if setting is not None and not all(
+                holds(t, {"setting": setting}) for t in conj if t.path == "setting"
+            ):
+                continue
             age_tests = [t for t in conj if _group(t.path) == "age"]
             ages |= {
                 a
@@ -309,22 +330,14 @@ def ages_raised(need: str, rules: Iterable[Rule]) -> set[int]:
     return ages
 
 
-def _spans(ages: Iterable[int]) -> str:
-    runs = []
-    for _, run in itertools.groupby(enumerate(sorted(ages)), lambda p: p[1] - p[0]):
-        values = [a for _, a in run]
-        runs.append(str(values[0]) if len(values) == 1 else f"{values[0]}-{values[-1]}")
-    return ", ".join(runs)
-
-
 def undelivered_needs(
     ruleset: Ruleset, rules: Sequence[Rule], catalogues: Sequence[Catalogue]
 ) -> list[Diagnostic]:
     """Warn about needs a setting's catalogue cannot deliver at an age the setting serves."""
     out = []
     for need in ruleset.needs.values():
-        raised = ages_raised(need.id, rules)
         for catalogue in sorted(catalogues, key=lambda c: c.setting):
+            raised = ages_raised(need.id, rules, catalogue.setting)
             served = {a for i in catalogue.items for a in range(i.min_age, i.max_age + 1)}
             met = {
                 a
@@ -333,14 +346,15 @@ def undelivered_needs(
                 for a in range(i.min_age, i.max_age + 1)
             }
             missing = (raised & served) - met
-            if missing:
-                out.append(
-                    _warn(
-                        need.location,
-                        f"need {need.id!r} can be raised at ages {_spans(missing)}, where the "
-                        f"{catalogue.setting} catalogue has no item for it",
-                    )
-                )
+            if not missing:
+                continue
+            message = (
+                f"need {need.id!r} can be raised at ages {age_spans(missing)}, where the "
+                f"{catalogue.setting} catalogue has no item for it"
+            )
+            if need.kind == "safety":
+                message += "; plans there fall back to the need's generic protocol"
+            out.append(_warn(need.location, message))
     return out
 
 
@@ -360,5 +374,6 @@ def lint_ruleset(
             found.append(shadowed_by(rule, rules_in_play, bands))
         out += [d for d in found if d is not None]
     out += unraised_needs(ruleset, rules_in_play)
+    out += missing_goals(ruleset)
     out += undelivered_needs(ruleset, rules_in_play, catalogues)
     return out

@@ -14,10 +14,14 @@ from .vocabulary import (
     Domain,
     Indicator,
     NeedKind,
+    Placement,
     RelationalHealth,
+    ReleasableStage,
     SafetyFlag,
+    Sequencing,
     Stage,
     Status,
+    SubstanceUseLevel,
 )
 
 
@@ -119,33 +123,84 @@ class History:
 
 
 @attrs.frozen
-class PreviousAssessment:
-    """An earlier assessment of the same person, used for change over time."""
+class ClinicianJudgement:
+    """A clinician's judgement recorded with the map: stages the person is ready for."""
 
-    assessed_on: dt.date = attrs.field(
-        metadata=_m("Date of that assessment (before this one).", format="date")
+    ready_for: tuple[ReleasableStage, ...] = attrs.field(
+        default=(),
+        metadata=_m(
+            "Stages whose demands may start although a lower domain is still severe.",
+            uniqueItems=True,
+        ),
     )
-    domains: Domains = attrs.field(metadata=_m("Domain scores at that assessment."))
-    functions: Functions = attrs.field(
-        factory=Functions, metadata=_m("Finer ratings at that assessment.")
+    note: str | None = attrs.field(
+        default=None,
+        metadata=_m("Why, in the clinician's words (required with ready_for).", minLength=1),
     )
-    relational_health_now: RelationalHealth | None = attrs.field(
-        default=None, metadata=_m("Current relational health at that assessment.")
-    )
-    flags: tuple[SafetyFlag, ...] = attrs.field(
-        default=(), metadata=_m("Safety flags at that assessment.")
+    by: str | None = attrs.field(
+        default=None, metadata=_m("Who made the judgement (name or role).", minLength=1)
     )
 
 
 @attrs.frozen
-class BrainMap:
-    """One assessment of one person: the input to a plan."""
+class SubstanceUse:
+    """Current use of alcohol or drugs."""
 
-    subject: Subject = attrs.field(metadata=_m("The person assessed."))
-    assessed_on: dt.date = attrs.field(metadata=_m("Date of this assessment.", format="date"))
-    domains: Domains = attrs.field(
-        metadata=_m("Functioning per domain, 0-100 (100 = age-typical).")
+    level: SubstanceUseLevel = attrs.field(
+        metadata=_m("none, occasional, regular or dependent (the clinician's reading).")
     )
+    substances: str | None = attrs.field(
+        default=None, metadata=_m("Which substances, in the clinician's words.", maxLength=200)
+    )
+
+
+@attrs.frozen
+class DevelopmentalAge:
+    """Developmental age in years where development lags chronological age."""
+
+    overall: float | None = attrs.field(
+        default=None, metadata=_m("Overall developmental age.", minimum=0, maximum=120)
+    )
+    sensory_integration: float | None = attrs.field(
+        default=None,
+        metadata=_m("Developmental age of sensory integration.", minimum=0, maximum=120),
+    )
+    self_regulation: float | None = attrs.field(
+        default=None, metadata=_m("Developmental age of self-regulation.", minimum=0, maximum=120)
+    )
+    relational: float | None = attrs.field(
+        default=None,
+        metadata=_m("Developmental age of relational functioning.", minimum=0, maximum=120),
+    )
+    cognitive: float | None = attrs.field(
+        default=None,
+        metadata=_m("Developmental age of cognitive functioning.", minimum=0, maximum=120),
+    )
+
+    def for_domain(self, domain: Domain) -> float | None:
+        """The developmental age that applies to a domain: its own, else the overall one."""
+        own: float | None = getattr(self, domain)
+        return own if own is not None else self.overall
+
+
+@attrs.frozen
+class Dependent:
+    """A child or other person the assessed person cares for."""
+
+    age_years: float = attrs.field(metadata=_m("Age in years.", minimum=0, maximum=120))
+
+
+_TEXTS: Final = {"maxItems": 20}
+_TEXT: Final = {"minLength": 1, "maxLength": 80}
+
+
+@attrs.frozen(kw_only=True)
+class AssessmentContext:
+    """What an assessment records besides the person, the date and the domain scores.
+
+    Shared by a brain map and the earlier assessments pasted into it, so a host can send its
+    stored maps as they are."""
+
     setting: str | None = attrs.field(
         default=None,
         metadata=_m(
@@ -163,6 +218,87 @@ class BrainMap:
         metadata=_m(
             "Safety flags; each produces critical items that come first.", uniqueItems=True
         ),
+    )
+    clinician: ClinicianJudgement | None = attrs.field(
+        default=None,
+        metadata=_m("Clinician's judgement: stages ready although a lower domain is severe."),
+    )
+    placement: Placement | None = attrs.field(
+        default=None, metadata=_m("Where the person lives now.")
+    )
+    substance_use: SubstanceUse | None = attrs.field(
+        default=None, metadata=_m("Current alcohol or drug use.")
+    )
+    conditions: tuple[str, ...] = attrs.field(
+        default=(),
+        metadata=_m(
+            "Diagnosed conditions that change how scores are read or how work is delivered: "
+            "autism, fasd, brain-injury, intellectual-disability, sensory-impairment, or "
+            "another kebab-case name.",
+            uniqueItems=True,
+            maxItems=20,
+            items={"pattern": "^[a-z0-9]+(-[a-z0-9]+)*$", "maxLength": 60},
+        ),
+    )
+    developmental_age_years: DevelopmentalAge | None = attrs.field(
+        default=None,
+        metadata=_m(
+            "Developmental age where it lags chronological age (overall or per domain); "
+            "activities are matched to it."
+        ),
+    )
+    release_on: dt.date | None = attrs.field(
+        default=None, metadata=_m("Date of release from custody (justice reentry).", format="date")
+    )
+    strengths: tuple[str, ...] = attrs.field(
+        default=(),
+        metadata=_m("What the person does well, in short phrases.", **_TEXTS, items=_TEXT),
+    )
+    interests: tuple[str, ...] = attrs.field(
+        default=(),
+        metadata=_m(
+            "What the person enjoys (activities are built on them).", **_TEXTS, items=_TEXT
+        ),
+    )
+    language: str | None = attrs.field(
+        default=None, metadata=_m("Preferred language of the person or family.", **_TEXT)
+    )
+    interpreter_needed: bool = attrs.field(
+        default=False, metadata=_m("A qualified interpreter is needed for conversations.")
+    )
+    dependents: tuple[Dependent, ...] = attrs.field(
+        default=(), metadata=_m("Children or others the person cares for.", maxItems=20)
+    )
+
+
+@attrs.frozen(kw_only=True)
+class PreviousAssessment(AssessmentContext):
+    """An earlier assessment of the same person, used for change over time.
+
+    A whole earlier brain map is accepted as it was stored: its `subject` must be the same
+    person, and its own `previous` entries join this map's list.
+    """
+
+    assessed_on: dt.date = attrs.field(
+        metadata=_m("Date of that assessment (before this one).", format="date")
+    )
+    domains: Domains = attrs.field(metadata=_m("Domain scores at that assessment."))
+    subject: Subject | None = attrs.field(
+        default=None, metadata=_m("The person then (same id; age at that assessment).")
+    )
+    previous: tuple[PreviousAssessment, ...] = attrs.field(
+        default=(), metadata=_m("Assessments before that one (they join the list).")
+    )
+
+
+@attrs.frozen(kw_only=True)
+class BrainMap(AssessmentContext):
+    """One assessment of one person: the input to a plan."""
+
+    subject: Subject = attrs.field(metadata=_m("The person assessed."))
+    assessed_on: dt.date = attrs.field(metadata=_m("Date of this assessment.", format="date"))
+    domains: Domains = attrs.field(
+        metadata=_m("Functioning per domain, 0-100 (100 = age-typical).")
     )
     previous: tuple[PreviousAssessment, ...] = attrs.field(
         default=(), metadata=_m("Earlier assessments of the same person, any order.")
@@ -200,6 +336,15 @@ class Delivery:
     reference: str | None = attrs.field(
         default=None, metadata=_m("Published source, where one exists.")
     )
+    release: str | None = attrs.field(
+        default=None,
+        metadata=_m(
+            "Reentry: in place by the day of release (before) or started after it (after)."
+        ),
+    )
+    conditions: tuple[str, ...] = attrs.field(
+        default=(), metadata=_m("Conditions this item is adapted for (empty: anyone).")
+    )
 
 
 @attrs.frozen
@@ -209,6 +354,14 @@ class Reason:
     rule: str = attrs.field(metadata=_m("Qualified rule id: ruleset/rule."))
     because: str = attrs.field(metadata=_m("Why, in a clinician's words."))
     matched: dict[str, Any] = attrs.field(metadata=_m("The facts that matched, by fact path."))
+
+
+@attrs.frozen
+class Caution:
+    """Something to weigh before acting on an item, and the rule that said so."""
+
+    text: str = attrs.field(metadata=_m("The caution, in a clinician's words."))
+    rule: str = attrs.field(metadata=_m("Qualified id of the rule (or nmt-rules check) behind it."))
 
 
 @attrs.frozen
@@ -223,6 +376,9 @@ class PlanItem:
     indicator: Indicator = attrs.field(metadata=_m("critical (safety), warning or info."))
     need: str = attrs.field(metadata=_m("Need id."))
     kind: NeedKind = attrs.field(metadata=_m("safety, intervention, education or progress."))
+    sequencing: Sequencing = attrs.field(
+        metadata=_m("foundation (never waits) or demand (waits while a lower domain is severe).")
+    )
     title: str = attrs.field(metadata=_m("What to do."))
     description: str = attrs.field(metadata=_m("Plain-language description of the need."))
     audience: tuple[str, ...] = attrs.field(
@@ -245,6 +401,31 @@ class PlanItem:
     )
     delivery_note: str | None = attrs.field(
         default=None, metadata=_m("Why there is no delivery, when there is none.")
+    )
+    cautions: tuple[Caution, ...] = attrs.field(
+        default=(), metadata=_m("What to weigh before acting on it, each with its rule.")
+    )
+    released_by: str | None = attrs.field(
+        default=None,
+        metadata=_m(
+            "For a demand going ahead although a lower domain is severe: what released it."
+        ),
+    )
+    goal: str | None = attrs.field(
+        default=None, metadata=_m("An observable sign that it is working.")
+    )
+    build_on: tuple[str, ...] = attrs.field(
+        default=(), metadata=_m("The person's interests the delivery can build on.")
+    )
+    in_place_by: dt.date | None = attrs.field(
+        default=None,
+        metadata=_m(
+            "Reentry: the release date, for items that must be in place by then.", format="date"
+        ),
+    )
+    delivery_age: float | None = attrs.field(
+        default=None,
+        metadata=_m("The developmental age deliveries were matched to, when not the person's age."),
     )
 
 
@@ -311,6 +492,39 @@ class DomainProgress:
 
 
 @attrs.frozen
+class PlanContext:
+    """What the map says about the person's circumstances, as the plan used it."""
+
+    age_years: float = attrs.field(metadata=_m("Age at this assessment."))
+    adult: bool = attrs.field(
+        metadata=_m("18 or over: the plan speaks to the person and the supporters they choose.")
+    )
+    placement: str | None = attrs.field(default=None, metadata=_m("Where the person lives."))
+    substance_use: SubstanceUse | None = attrs.field(default=None, metadata=_m("Substance use."))
+    conditions: tuple[str, ...] = attrs.field(default=(), metadata=_m("Conditions recorded."))
+    developmental_age: DevelopmentalAge | None = attrs.field(
+        default=None, metadata=_m("Developmental age used to match activities.")
+    )
+    release_on: dt.date | None = attrs.field(
+        default=None, metadata=_m("Release date from custody.", format="date")
+    )
+    strengths: tuple[str, ...] = attrs.field(default=(), metadata=_m("Strengths to build on."))
+    interests: tuple[str, ...] = attrs.field(default=(), metadata=_m("Interests to build on."))
+    language: str | None = attrs.field(default=None, metadata=_m("Preferred language."))
+    interpreter_needed: bool = attrs.field(default=False, metadata=_m("An interpreter is needed."))
+    dependents: tuple[Dependent, ...] = attrs.field(
+        default=(), metadata=_m("Children or others the person cares for.")
+    )
+    days_since_previous: int | None = attrs.field(
+        default=None, metadata=_m("Days since the latest earlier assessment.")
+    )
+    review_overdue_days: int | None = attrs.field(
+        default=None,
+        metadata=_m("How many days after its review date this assessment took place, if late."),
+    )
+
+
+@attrs.frozen
 class Plan:
     """A sequenced, explained plan: items in the order a clinician should act on them."""
 
@@ -335,4 +549,17 @@ class Plan:
     progress: tuple[DomainProgress, ...] = attrs.field(
         default=(),
         metadata=_m("Per domain, change across assessments; empty without earlier ones."),
+    )
+    cautions: tuple[Caution, ...] = attrs.field(
+        default=(),
+        metadata=_m("What to weigh about the whole plan (e.g. scores near a cut-point)."),
+    )
+    review_by: dt.date | None = attrs.field(
+        default=None, metadata=_m("Date of the next assessment.", format="date")
+    )
+    review_because: str | None = attrs.field(
+        default=None, metadata=_m("Why the review falls on that date.")
+    )
+    context: PlanContext | None = attrs.field(
+        default=None, metadata=_m("The person's circumstances as the plan used them.")
     )

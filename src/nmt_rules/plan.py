@@ -11,12 +11,17 @@ from typing import Any, Final
 import attrs
 import orjson
 
+from ._cautions import NearCutPoints, RuleEffects
 from ._convert import converter
+from ._delivery import Delivering
+from ._lookups import NeedInfo, RuleInfo
+from ._sequencing import Deferral
 from .catalogue import CatalogueIndex
 from .compile import CompiledRule, Program
 from .engine import Evaluation
 from .model import (
     BrainMap,
+    Caution,
     Delivery,
     DomainProgress,
     Plan,
@@ -26,7 +31,7 @@ from .model import (
     ScorePoint,
 )
 from .reference import holds
-from .ruleset import Need
+from .review import next_review, plan_context
 from .vocabulary import (
     BANDS,
     CHANGES,
@@ -35,8 +40,6 @@ from .vocabulary import (
     INDICATORS,
     STAGE_DOMAIN,
     STAGES,
-    NeedKind,
-    Stage,
 )
 
 _SEVERE: Final = BANDS.index("severe")
@@ -61,8 +64,9 @@ class PlanBuilder:
         self._rank_of = [0] * len(program.rules)
         for position, compiled in enumerate(ordered):
             self._rank_of[compiled.index] = position
-        self._rules = [_RuleInfo.of(c) for c in program.rules]
-        self._needs = {n.id: _NeedInfo.of(n) for n in program.needs.values()}
+        self._rules = [RuleInfo.of(c) for c in program.rules]
+        declared_in = {n: r.name for r in program.rulesets for n in r.needs}
+        self._needs = {n.id: NeedInfo.of(n, declared_in[n.id]) for n in program.needs.values()}
 
     def build(
         self,
@@ -74,22 +78,32 @@ class PlanBuilder:
         """The plan for one evaluated brain map."""
         facts = evaluation.facts
         groups = self._reasons_by_need(evaluation.fired, facts)
-        deferral = _Deferral(facts, groups, self._program)
-        age = brain_map.subject.age_years
-        catalogues = self._catalogues
-        resolve = catalogues.resolve if setting is not None and catalogues is not None else None
+        config = self._program.fact_config
+        deferral = Deferral(facts, groups.keys(), self._program, brain_map.clinician)
+        effects = RuleEffects(self._rules, evaluation.fired) if self._has_effects else None
+        near = NearCutPoints(facts, config)
+        delivering = Delivering(brain_map, setting, self._catalogues)
+        adult = delivering.adult
         keyed: list[tuple[tuple[int, int, int, str], PlanItem]] = []
         for need_id, group in groups.items():
             need = self._needs[need_id]
-            held_by, released_when = deferral.holds(need.stage) if need.deferrable else _NOT_HELD
-            delivery: tuple[Delivery, ...] = ()
-            note = None
-            if resolve is not None:
-                delivery = resolve(setting, need_id, age)  # type: ignore[arg-type]
-                if not delivery:
-                    note = f"the {setting} setting has no item for this need at age {int(age)}"
+            held_by: tuple[str, ...] = ()
+            released_when = released_by = None
+            if need.sequencing == "demand":
+                held_by, released_when, released_by = deferral.holds(need.stage)
+            delivery, note, delivery_age = delivering.deliver(need)
             reasons = group.reasons
             first = reasons[0]
+            cautions: list[Caution] = []
+            if effects is not None:
+                held_by, released_when = effects.apply(
+                    need, delivery, held_by, released_when, cautions
+                )
+                if held_by:
+                    released_by = None
+            if near.any:
+                near.caution(need, reasons, cautions)
+            wording = need.adult if adult else need.child
             item = PlanItem(
                 need.item_id,
                 need.stage,
@@ -97,9 +111,10 @@ class PlanBuilder:
                 "critical" if need.is_safety else INDICATORS[group.rank],
                 need_id,
                 need.kind,
-                need.title,
-                need.description,
-                need.audience,
+                need.sequencing,
+                wording.title,
+                wording.description,
+                wording.audience,
                 first.because,
                 first.rule,
                 first.matched,
@@ -108,6 +123,12 @@ class PlanBuilder:
                 released_when,
                 delivery,
                 note,
+                tuple(cautions),
+                released_by,
+                need.goal,
+                () if need.is_safety else delivering.build_on(delivery),
+                delivering.in_place_by(delivery),
+                delivery_age,
             )
             # Safety first; then what to do now, lowest stage first; then what waits. Within
             # a stage the most urgent rule's priority decides, then the id, so the order is
@@ -116,6 +137,7 @@ class PlanBuilder:
             keyed.append(((order, need.stage_index, group.priority, need.item_id), item))
         keyed.sort(key=_first)
         items = _safety_floor(brain_map, evaluation.fired) + [item for _, item in keyed]
+        review = next_review(brain_map, facts, config)
         return Plan(
             _plan_id(brain_map, facts, setting, provenance),
             brain_map.subject.id,
@@ -125,7 +147,16 @@ class PlanBuilder:
             provenance,
             DISCLAIMER,
             _progress(brain_map, facts),
+            near.plan_cautions(),
+            review.date,
+            review.because,
+            plan_context(brain_map, config),
         )
+
+    @functools.cached_property
+    def _has_effects(self) -> bool:
+        """Whether any rule adds cautions or holds (most plans of most rulesets: none)."""
+        return any(info.compiled.rule.cautions or info.compiled.rule.holds for info in self._rules)
 
     def _reasons_by_need(
         self, fired: Sequence[CompiledRule], facts: Mapping[str, Any]
@@ -135,6 +166,8 @@ class PlanBuilder:
         rules = self._rules
         for index in sorted([c.index for c in fired], key=self._rank_of.__getitem__):
             info = rules[index]
+            if not info.needs:
+                continue
             fields = info.fields
             if fields is None:
                 matched = matched_facts(info.compiled, facts)
@@ -158,63 +191,6 @@ class PlanBuilder:
         return by_need
 
 
-@attrs.frozen
-class _RuleInfo:
-    """What a plan needs of one compiled rule, looked up once."""
-
-    compiled: CompiledRule
-    rule_id: str
-    because: str
-    priority: int
-    rank: int  # index into INDICATORS: lower is stronger
-    needs: tuple[str, ...]
-    #: Fields to explain with their enum names; None when the tests must be re-checked.
-    fields: tuple[tuple[str, tuple[str, ...] | None], ...] | None
-
-    @classmethod
-    def of(cls, compiled: CompiledRule) -> _RuleInfo:
-        rule = compiled.rule
-        return cls(
-            compiled,
-            compiled.qualified_id,
-            rule.because,
-            rule.priority,
-            _INDICATOR_RANK[rule.indicator],
-            tuple(ref.id for ref in rule.needs),
-            compiled.matched_fields,
-        )
-
-
-@attrs.frozen
-class _NeedInfo:
-    """What a plan item takes from its need, looked up once."""
-
-    item_id: str
-    stage: Stage
-    stage_index: int
-    is_safety: bool
-    deferrable: bool
-    kind: NeedKind
-    title: str
-    description: str
-    audience: tuple[str, ...]
-
-    @classmethod
-    def of(cls, need: Need) -> _NeedInfo:
-        index = STAGES.index(need.stage)
-        return cls(
-            f"{need.stage}/{need.id}",
-            need.stage,
-            index,
-            index == 0,
-            need.deferrable,
-            need.kind,
-            need.title,
-            need.description,
-            need.audience,
-        )
-
-
 def _progress(brain_map: BrainMap, facts: Mapping[str, Any]) -> tuple[DomainProgress, ...]:
     """Per domain: the change facts the rules saw, and every score over time."""
     if not brain_map.previous:
@@ -233,9 +209,6 @@ def _progress(brain_map: BrainMap, facts: Mapping[str, Any]) -> tuple[DomainProg
         )
         for domain in DOMAINS
     )
-
-
-_NOT_HELD: Final[tuple[tuple[str, ...], None]] = ((), None)
 
 
 def _first(pair: tuple[tuple[int, int, int, str], PlanItem]) -> tuple[int, int, int, str]:
@@ -261,51 +234,6 @@ class _Group:
     rank: int  # index into INDICATORS: lower is stronger
 
 
-class _Deferral:
-    """Which lower stages hold each stage, worked out once per plan."""
-
-    def __init__(
-        self, facts: Mapping[str, Any], reasons: Mapping[str, _Group], program: Program
-    ) -> None:
-        self._facts = facts
-        self._reasons = reasons
-        self._program = program
-        self._severe = [s for s, path in _BAND_PATHS if facts[path] == _SEVERE]
-        self._cache: dict[Stage, tuple[tuple[str, ...], str | None]] = {}
-
-    def holds(self, stage: Stage) -> tuple[tuple[str, ...], str | None]:
-        """(held_by, released_when) for a stage's needs; empty when nothing holds them."""
-        if stage == "safety" or not self._severe:
-            return (), None
-        if stage not in self._cache:
-            self._cache[stage] = self._work_out(stage)
-        return self._cache[stage]
-
-    def _work_out(self, stage: Stage) -> tuple[tuple[str, ...], str | None]:
-        lower = [s for s in self._severe if STAGES.index(s) < STAGES.index(stage)]
-        if not lower:
-            return (), None
-        needs = self._program.needs
-        severe_top = self._program.fact_config.bands["severe"][1]
-        held_by: list[str] = []
-        releases: list[str] = []
-        for low in lower:
-            domain = STAGE_DOMAIN[low]
-            raised = sorted(
-                (n for n in self._reasons if needs[n].stage == low),
-                key=lambda n: (needs[n].kind != "intervention", n),
-            )
-            held_by += raised or [f"bands.{domain}: severe"]
-            score = self._facts[f"domains.{domain}"]
-            releases.append(
-                f"{domain.replace('_', ' ')} rises out of the severe band (above {severe_top}; now {score})"
-            )
-        return tuple(held_by), " and ".join(releases)
-
-
-_INDICATOR_RANK: Final = {indicator: rank for rank, indicator in enumerate(INDICATORS)}
-
-
 def _safety_floor(brain_map: BrainMap, fired: Sequence[CompiledRule]) -> list[PlanItem]:
     """Every safety flag gets a critical item, even if no loaded rule answers it."""
     if not brain_map.flags:
@@ -329,6 +257,7 @@ def _safety_floor(brain_map: BrainMap, fired: Sequence[CompiledRule]) -> list[Pl
             indicator="critical",
             need=SAFETY_FLOOR_NEED,
             kind="safety",
+            sequencing="foundation",
             title="Respond to the safety flag today under your agency's safety protocol",
             description="A safety flag was raised that no loaded rule answers. Act on it now; "
             "do not wait for the rest of the plan.",
@@ -337,8 +266,26 @@ def _safety_floor(brain_map: BrainMap, fired: Sequence[CompiledRule]) -> list[Pl
             "without a critical item, whatever the loaded rules say.",
             rule=SAFETY_FLOOR_RULE,
             matched={f"flags.{f}": True for f in missing},
+            delivery=(_SAFETY_FLOOR_DELIVERY,),
         )
     ]
+
+
+_SAFETY_FLOOR_DELIVERY: Final = Delivery(
+    id="agency-safety-protocol",
+    catalogue="nmt-rules",
+    title="The agency's own safety protocol, today",
+    description=(
+        "The person is not left alone while risk is unclear. The responsible clinician or "
+        "safeguarding lead is told now and follows the agency's protocol for this flag; a "
+        "qualified professional assesses risk today. Call the local emergency number if "
+        "anyone is in immediate danger (911 in the US), and give crisis-line details (988 in "
+        "the US and Canada, or the local line)."
+    ),
+    modality="safety-protocol",
+    delivered_by=("clinician",),
+    audience=("clinician", "staff"),
+)
 
 
 def _plan_id(

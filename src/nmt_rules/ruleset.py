@@ -9,7 +9,6 @@ from __future__ import annotations
 import difflib
 import functools
 import hashlib
-import re
 from collections.abc import Iterable, Mapping
 from importlib import resources
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any, Final, Literal
 import attrs
 
 from ._yaml import (
+    ID_PATTERN,
     Keys,
     Located,
     Reporter,
@@ -30,9 +30,21 @@ from ._yaml import (
     require_list,
     require_string,
 )
-from .errors import RulesetError
+from .catalogue import ROLES, CatalogueItem, read_item
+from .errors import Location, RulesetError
 from .facts import FactField, all_paths, fact_field
-from .vocabulary import BANDS, INDICATORS, NEED_KINDS, STAGES, Band, Indicator, NeedKind, Stage
+from .vocabulary import (
+    BANDS,
+    INDICATORS,
+    NEED_KINDS,
+    SEQUENCINGS,
+    STAGES,
+    Band,
+    Indicator,
+    NeedKind,
+    Sequencing,
+    Stage,
+)
 
 Operator = Literal["eq", "ne", "lt", "lte", "gt", "gte", "in", "not_in", "exists"]
 OPERATORS: Final[tuple[Operator, ...]] = (
@@ -53,26 +65,37 @@ _LIST_OPS = ("in", "not_in")
 MAX_LIST_VALUES: Final = 32
 MAX_TESTS_PER_RULE: Final = 64
 AUDIENCES: Final = ("clinician", "caregiver", "teacher", "staff", "person")
-ID_PATTERN: Final = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+#: Who a caution may concern: a need's audiences and the roles catalogues deliver with.
+INVOLVED: Final = tuple(dict.fromkeys((*AUDIENCES, *ROLES)))
 DEFAULT_PRIORITY: Final = 100
 RULESET_KEYS: Final = Keys(
-    ("ruleset", "version", "needs", "stages"), ("description", "bands", "progress")
+    ("ruleset", "version", "needs", "stages"),
+    ("description", "bands", "cut_point_margin", "progress", "safety", "review"),
 )
-PROGRESS_KEYS: Final = Keys(("min_change",))
-NEED_KEYS: Final = Keys(("stage", "kind", "title"), ("description", "audience", "deferrable"))
-RULE_KEYS: Final = Keys(("id", "when", "needs", "because"), ("priority", "indicator", "references"))
-
-
-@attrs.frozen
-class Location:
-    """Where something was written: file and 1-based line and column."""
-
-    file: str
-    line: int
-    col: int
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.col}"
+PROGRESS_KEYS: Final = Keys((), ("min_change", "sustained_improvements"))
+SAFETY_KEYS: Final = Keys((), ("recent_flag_months",))
+REVIEW_KEYS: Final = Keys((), ("weeks", "severe_weeks", "safety_weeks", "after_release_weeks"))
+#: The sections of whole-number settings, and the top level's own (section None).
+SETTING_SECTIONS: Final[dict[str | None, Keys]] = {
+    None: Keys((), ("cut_point_margin",)),
+    "progress": PROGRESS_KEYS,
+    "safety": SAFETY_KEYS,
+    "review": REVIEW_KEYS,
+}
+NEED_KEYS: Final = Keys(
+    ("stage", "kind", "sequencing", "title"),
+    ("description", "audience", "goal", "adult", "protocol"),
+)
+#: How a need reads to an adult (18+), who chooses the people who support them.
+ADULT_KEYS: Final = Keys(("title",), ("description",))
+RULE_KEYS: Final = Keys(
+    ("id", "when", "because"),
+    ("needs", "cautions", "holds", "priority", "indicator", "references"),
+)
+CAUTION_KEYS: Final = Keys(("text",), ("needs", "involves", "stages", "sequencing"))
+HOLD_KEYS: Final = Keys(("needs", "by", "until"))
+#: Every age a safety need's protocol must cover: safety is deliverable at any age.
+PROTOCOL_AGES: Final = range(0, 121)
 
 
 @attrs.frozen
@@ -121,16 +144,55 @@ class NeedRef:
 
 @attrs.frozen
 class Need:
-    """What the brain needs, declared once per ruleset; catalogues say how it is delivered."""
+    """What the brain needs, declared once per ruleset; catalogues say how it is delivered.
+
+    `sequencing` says whether it may wait: a foundation (co-regulation, rhythm, sleep, safe
+    adults, stability, safety, teaching the adults) never does; a demand (talk, insight,
+    trauma processing, skills programmes, raised expectations) waits while a lower domain is
+    severe. `protocol` holds the generic way to deliver it when a setting has none.
+    """
 
     id: str
     stage: Stage
     kind: NeedKind
+    sequencing: Sequencing
     title: str
     description: str
     audience: tuple[str, ...]
     location: Location
-    deferrable: bool = True  # false for needs about the adults around the person or the plan
+    protocol: tuple[CatalogueItem, ...] = ()
+    #: An observable sign that the work is helping (interventions).
+    goal: str | None = None
+    #: How the need reads to an adult; None where the wording fits every age.
+    adult: AdultWording | None = None
+
+
+@attrs.frozen
+class AdultWording:
+    """A need's title (and description) as an adult reads it."""
+
+    title: str
+    description: str | None = None
+
+
+@attrs.frozen
+class CautionSpec:
+    """A caution a rule attaches to the plan's items that match every selector it gives."""
+
+    text: str
+    needs: tuple[str, ...] = ()
+    involves: tuple[str, ...] = ()  # audiences or delivery roles
+    stages: tuple[Stage, ...] = ()
+    sequencing: Sequencing | None = None
+
+
+@attrs.frozen
+class HoldSpec:
+    """Demand needs a rule holds back, the needs that hold them and what releases them."""
+
+    needs: tuple[NeedRef, ...]
+    by: tuple[NeedRef, ...]
+    until: str
 
 
 @attrs.frozen
@@ -147,6 +209,8 @@ class Rule:
     indicator: Indicator
     references: tuple[str, ...]
     location: Location
+    cautions: tuple[CautionSpec, ...] = ()
+    holds: tuple[HoldSpec, ...] = ()
 
     @property
     def qualified_id(self) -> str:
@@ -162,12 +226,14 @@ class Ruleset:
     version: str
     description: str
     bands: Mapping[Band, tuple[int, int]] | None
-    min_change: int | None
     needs: Mapping[str, Need]
     rules: tuple[Rule, ...]
     source: str
     sha256: str
     origin: str = "core"
+    #: Whole-number settings by name (min_change, review weeks, ...); only the primary
+    #: ruleset's count, and a setting it leaves out takes its default.
+    settings: Mapping[str, int] = attrs.field(factory=dict)
 
 
 def load_ruleset(path: str | Path, origin: str = "core") -> Ruleset:
@@ -210,7 +276,12 @@ def read_ruleset(text: str, reporter: Reporter, origin: str = "core") -> Ruleset
         reporter.error(top["description"], "description must be a string")
         description = ""
     bands = _read_bands(top["bands"], reporter) if "bands" in top else None
-    min_change = _read_progress(top["progress"], reporter) if "progress" in top else None
+    settings: dict[str, int] = {}
+    for section, keys in SETTING_SECTIONS.items():
+        if section is None:
+            settings |= _settings({k: v for k, v in top.items() if k in keys.optional}, reporter)
+        else:
+            settings |= _read_settings(top.get(section), reporter, section, keys)
     needs = _read_needs(top.get("needs"), reporter)
     need_stages = {n.id: n.stage for n in needs.values()}
     rules = _read_stages(top.get("stages"), reporter, name or "?", need_stages)
@@ -221,12 +292,12 @@ def read_ruleset(text: str, reporter: Reporter, origin: str = "core") -> Ruleset
         version=version,
         description=description,
         bands=bands,
-        min_change=min_change,
         needs=needs,
         rules=tuple(rules),
         source=reporter.file,
         sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
         origin=origin,
+        settings=settings,
     )
 
 
@@ -283,17 +354,42 @@ def _check_band_coverage(
         )
 
 
-def _read_progress(node: Located, reporter: Reporter) -> int | None:
-    fields = check_mapping(node, reporter, "progress", *PROGRESS_KEYS)
-    if not fields or "min_change" not in fields:
-        return None
-    value = fields["min_change"].value
-    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 100:
-        reporter.error(
-            fields["min_change"], f"min_change must be a whole number 1-100, got {describe(value)}"
-        )
-        return None
-    return value
+#: Whole-number settings of a ruleset: the range each may take.
+SETTING_RANGES: Final = {
+    "min_change": (1, 100),
+    "sustained_improvements": (1, 10),
+    "cut_point_margin": (0, 20),
+    "recent_flag_months": (0, 120),
+    "weeks": (1, 104),
+    "severe_weeks": (1, 104),
+    "safety_weeks": (1, 104),
+    "after_release_weeks": (1, 52),
+}
+
+
+def _read_settings(
+    node: Located | None, reporter: Reporter, what: str, keys: Keys
+) -> dict[str, int]:
+    """The whole-number settings of one section."""
+    fields = check_mapping(node, reporter, what, *keys) if node is not None else None
+    return _settings(fields or {}, reporter)
+
+
+def _settings(fields: Mapping[str, Located], reporter: Reporter) -> dict[str, int]:
+    """Whole-number settings among the fields, each checked against its range."""
+    out: dict[str, int] = {}
+    for key, value in fields.items():
+        if key not in SETTING_RANGES:
+            continue
+        low, high = SETTING_RANGES[key]
+        number = value.value
+        if not isinstance(number, int) or isinstance(number, bool) or not low <= number <= high:
+            reporter.error(
+                value, f"{key} must be a whole number {low}-{high}, got {describe(number)}"
+            )
+            continue
+        out[key] = number
+    return out
 
 
 def _read_needs(node: Located | None, reporter: Reporter) -> dict[str, Need]:
@@ -331,25 +427,84 @@ def _read_needs(node: Located | None, reporter: Reporter) -> dict[str, Need]:
             else ""
         )
         audience = _string_list(fields.get("audience"), AUDIENCES, "audience", reporter)
-        deferrable = fields["deferrable"].value if "deferrable" in fields else True
-        if not isinstance(deferrable, bool):
-            reporter.error(
-                fields["deferrable"],
-                f"deferrable must be true or false, got {describe(deferrable)}",
-            )
-            deferrable = True
-        if stage and kind and title is not None and description is not None:
+        sequencing = require_choice(fields.get("sequencing"), SEQUENCINGS, "sequencing", reporter)
+        if kind == "safety" and sequencing == "demand":
+            reporter.error(fields["sequencing"], "safety needs never wait: sequencing: foundation")
+        protocol = _read_protocol(fields.get("protocol"), need_id, reporter)
+        if kind == "safety":
+            _check_protocol_ages(protocol, need_id, at, reporter)
+        goal = require_string(fields["goal"], reporter, "goal") if "goal" in fields else None
+        adult = _read_adult(fields.get("adult"), reporter)
+        if stage and kind and sequencing and title is not None and description is not None:
             needs[need_id] = Need(
                 need_id,
                 stage,
                 kind,
+                sequencing,
                 title,
                 description,
                 tuple(audience),
                 Location(reporter.file, *at),
-                deferrable,
+                protocol,
+                goal.strip() if goal else None,
+                adult,
             )
     return needs
+
+
+def _read_adult(node: Located | None, reporter: Reporter) -> AdultWording | None:
+    if node is None:
+        return None
+    fields = check_mapping(node, reporter, "adult", *ADULT_KEYS)
+    if fields is None:
+        return None
+    title = require_string(fields.get("title"), reporter, "adult title")
+    description = (
+        require_string(fields["description"], reporter, "adult description")
+        if "description" in fields
+        else None
+    )
+    if title is None:
+        return None
+    return AdultWording(title.strip(), description.strip() if description else None)
+
+
+def _read_protocol(
+    node: Located | None, need_id: str, reporter: Reporter
+) -> tuple[CatalogueItem, ...]:
+    if node is None:
+        return ()
+    items = [
+        read_item(item, reporter, need_id)
+        for item in require_list(node, reporter, "protocol") or ()
+    ]
+    return tuple(item for item in items if item is not None)
+
+
+def _check_protocol_ages(
+    protocol: Iterable[CatalogueItem], need_id: str, at: tuple[int, int], reporter: Reporter
+) -> None:
+    """A safety need must be deliverable at every age, in any setting: its protocol is the
+    fallback when a setting's catalogue has no item for the person's age."""
+    covered = {age for item in protocol for age in range(item.min_age, item.max_age + 1)}
+    missing = [age for age in PROTOCOL_AGES if age not in covered]
+    if missing:
+        reporter.error(
+            at,
+            f"safety need {need_id!r} needs a `protocol` covering every age 0-120, so it can be "
+            f"delivered in any setting; no protocol item covers ages {age_spans(missing)}",
+        )
+
+
+def age_spans(ages: Iterable[int]) -> str:
+    """Whole ages as runs: 0-4, 9, 18-120."""
+    runs: list[list[int]] = []
+    for age in sorted(ages):
+        if runs and age == runs[-1][-1] + 1:
+            runs[-1].append(age)
+        else:
+            runs.append([age])
+    return ", ".join(str(r[0]) if len(r) == 1 else f"{r[0]}-{r[-1]}" for r in runs)
 
 
 def _string_list(
@@ -420,7 +575,13 @@ def _read_rule(
         reporter.error(
             fields["when"], f"a rule may have at most {MAX_TESTS_PER_RULE} tests; split it"
         )
-    needs = _read_need_refs(fields.get("needs"), reporter, stage, need_stages)
+    needs = (
+        _read_need_refs(fields["needs"], reporter, stage, need_stages) if "needs" in fields else []
+    )
+    cautions = _read_cautions(fields.get("cautions"), reporter)
+    holds = _read_holds(fields.get("holds"), reporter)
+    if not ({"needs", "cautions", "holds"} & fields.keys()):
+        reporter.error(node, "a rule must raise `needs`, add `cautions` or `holds`, or several")
     because = require_string(fields.get("because"), reporter, "because")
     priority = DEFAULT_PRIORITY
     if "priority" in fields:
@@ -465,27 +626,74 @@ def _read_rule(
         indicator=indicator,
         references=tuple(refs),
         location=_loc(reporter, node),
+        cautions=cautions,
+        holds=holds,
     )
 
 
-def _read_need_refs(
-    node: Located | None, reporter: Reporter, stage: Stage, need_stages: Mapping[str, Stage]
-) -> list[NeedRef] | None:
-    items = require_list(node, reporter, "needs")
-    if items is None:
-        return None
-    refs: list[NeedRef] = []
-    for item in items:
-        if require_string(item, reporter, "a need id") is None:
+def _read_cautions(node: Located | None, reporter: Reporter) -> tuple[CautionSpec, ...]:
+    out: list[CautionSpec] = []
+    for item in (require_list(node, reporter, "cautions") or []) if node is not None else []:
+        fields = check_mapping(item, reporter, "a caution", *CAUTION_KEYS)
+        if fields is None:
             continue
-        need_id = item.value
-        if need_id in need_stages and need_stages[need_id] != stage:
+        text = require_string(fields.get("text"), reporter, "caution text")
+        needs = tuple(_ids(fields.get("needs"), reporter, "needs"))
+        involves = tuple(_string_list(fields.get("involves"), INVOLVED, "involves", reporter))
+        stages = tuple(_string_list(fields.get("stages"), STAGES, "stages", reporter))
+        sequencing = require_choice(fields.get("sequencing"), SEQUENCINGS, "sequencing", reporter)
+        if not ({"needs", "involves", "stages", "sequencing"} & fields.keys()):
             reporter.error(
                 item,
-                f"need {need_id!r} belongs to stage {need_stages[need_id]}, not {stage}; a rule raises needs of its own stage",
+                "a caution says which items it concerns: needs, involves, stages or sequencing",
             )
+        elif text is not None:
+            out.append(CautionSpec(text.strip(), needs, involves, stages, sequencing))  # type: ignore[arg-type]
+    return tuple(out)
+
+
+def _read_holds(node: Located | None, reporter: Reporter) -> tuple[HoldSpec, ...]:
+    out: list[HoldSpec] = []
+    for item in (require_list(node, reporter, "holds") or []) if node is not None else []:
+        fields = check_mapping(item, reporter, "a hold", *HOLD_KEYS)
+        if fields is None:
+            continue
+        needs = _refs(fields.get("needs"), reporter, "needs")
+        by = _refs(fields.get("by"), reporter, "by")
+        until = require_string(fields.get("until"), reporter, "until")
+        if needs and by and until is not None:
+            out.append(HoldSpec(needs, by, until.strip()))
+    return tuple(out)
+
+
+def _ids(node: Located | None, reporter: Reporter, what: str) -> list[str]:
+    """A non-empty list of need ids (checked against the declared needs when compiled)."""
+    return [ref.id for ref in _refs(node, reporter, what)]
+
+
+def _refs(node: Located | None, reporter: Reporter, what: str) -> tuple[NeedRef, ...]:
+    if node is None:
+        return ()
+    refs = []
+    for item in require_list(node, reporter, what) or ():
+        if require_string(item, reporter, "a need id") is not None:
+            refs.append(NeedRef(item.value, _loc(reporter, item)))
+    return tuple(refs)
+
+
+def _read_need_refs(
+    node: Located, reporter: Reporter, stage: Stage, need_stages: Mapping[str, Stage]
+) -> list[NeedRef] | None:
+    if require_list(node, reporter, "needs") is None:
+        return None
+    refs = list(_refs(node, reporter, "needs"))
+    for ref in refs:
         # Needs declared in another ruleset are checked when rulesets are combined.
-        refs.append(NeedRef(need_id, _loc(reporter, item)))
+        if ref.id in need_stages and need_stages[ref.id] != stage:
+            reporter.error(
+                (ref.location.line, ref.location.col),
+                f"need {ref.id!r} belongs to stage {need_stages[ref.id]}, not {stage}; a rule raises needs of its own stage",
+            )
     return refs
 
 
@@ -601,10 +809,11 @@ def _check_value(field: FactField, op: str, node: Located, reporter: Reporter) -
         items = node.value
         checked = [_check_scalar(field, op, item, reporter) for item in items]
         return _INVALID if any(c is _INVALID for c in checked) else checked
-    if op in _ORDERED_OPS and field.kind in ("boolean", "string"):
+    if op in _ORDERED_OPS and not field.comparable:
+        what = "an unordered choice" if field.kind == "enum" else f"a {field.kind} field"
         reporter.error(
             node,
-            f"operator {op} does not apply to {field.path!r}, a {field.kind} field; use eq, ne, in or not_in",
+            f"operator {op} does not apply to {field.path!r}, {what}; use eq, ne, in or not_in",
         )
         return _INVALID
     return _check_scalar(field, op, node, reporter)

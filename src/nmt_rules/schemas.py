@@ -16,22 +16,37 @@ from pathlib import Path
 from typing import Any, Final
 
 from ._attrs_schema import SCHEMA_BASE, SCHEMA_DIALECT, schema_for
-from ._yaml import Keys
+from ._yaml import ID_PATTERN, Keys
 from .brainmap import brain_map_schema
-from .catalogue import AGES_KEYS, CATALOGUE_KEYS, DOSE_KEYS, ITEM_KEYS, MODALITIES, ROLES
+from .catalogue import (
+    AGES_KEYS,
+    CATALOGUE_KEYS,
+    DOSE_KEYS,
+    ITEM_KEYS,
+    MODALITIES,
+    PROTOCOL_KEYS,
+    RELEASE_TIMINGS,
+    ROLES,
+)
 from .facts import STATIC_FIELDS, FactField
 from .model import Plan
 from .ruleset import (
+    ADULT_KEYS,
     AUDIENCES,
+    CAUTION_KEYS,
     DEFAULT_PRIORITY,
-    ID_PATTERN,
+    HOLD_KEYS,
+    INVOLVED,
     NEED_KEYS,
     OPERATORS,
     PROGRESS_KEYS,
+    REVIEW_KEYS,
     RULE_KEYS,
     RULESET_KEYS,
+    SAFETY_KEYS,
+    SETTING_RANGES,
 )
-from .vocabulary import BANDS, INDICATORS, NEED_KINDS, STAGES
+from .vocabulary import BANDS, INDICATORS, NEED_KINDS, PLACEMENTS, SEQUENCINGS, STAGES
 
 _ID: Final = {"type": "string", "pattern": ID_PATTERN.pattern}
 _TEXT: Final = {"type": "string", "minLength": 1, "pattern": r"\S"}
@@ -92,8 +107,8 @@ def _test_schema(field: FactField) -> dict[str, Any]:
             ops[op] = {"type": "boolean"}
         elif op in ("in", "not_in"):
             ops[op] = {"type": "array", "items": value, "minItems": 1}
-        elif op in ("lt", "lte", "gt", "gte") and field.kind in ("boolean", "string"):
-            continue  # ordering a boolean or a string is an error in the loader
+        elif op in ("lt", "lte", "gt", "gte") and not field.comparable:
+            continue  # ordering a boolean, a string or an unordered choice is a loader error
         else:
             ops[op] = value
     return {
@@ -129,10 +144,29 @@ def ruleset_schema() -> dict[str, Any]:
             "kind": {"enum": list(NEED_KINDS)},
             "title": _TEXT,
             "description": {"type": "string"},
+            "sequencing": {
+                "enum": list(SEQUENCINGS),
+                "description": "foundation: never waits (co-regulation, rhythm, sleep, safe "
+                "adults, stability, safety, teaching the adults); demand: waits while a lower "
+                "domain is severe (talk, insight, trauma processing, skills programmes).",
+            },
             "audience": {"type": "array", "items": {"enum": list(AUDIENCES)}, "minItems": 1},
-            "deferrable": {
-                "type": "boolean",
-                "description": "false for needs about the adults around the person or the plan",
+            "goal": {
+                **_TEXT,
+                "description": "An observable sign that the work is helping "
+                "(e.g. 'falls asleep within 30 minutes on 5 nights a week').",
+            },
+            "adult": _object(
+                ADULT_KEYS,
+                {"title": _TEXT, "description": _TEXT},
+                description="How the need reads to an adult (18+), who chooses their supporters.",
+            ),
+            "protocol": {
+                "type": "array",
+                "items": {"$ref": "#/$defs/protocol_item"},
+                "minItems": 1,
+                "description": "The generic way to deliver the need where a setting has no "
+                "item for the person's age; safety needs must cover every age 0-120.",
             },
         },
         description="What the brain needs; setting catalogues say how it is delivered.",
@@ -154,8 +188,15 @@ def ruleset_schema() -> dict[str, Any]:
                     {band: {"$ref": "#/$defs/band_range"} for band in BANDS},
                     description="Inclusive 0-100 ranges covering every score once (primary ruleset only).",
                 ),
+                "cut_point_margin": _setting("cut_point_margin"),
                 "progress": _object(
-                    PROGRESS_KEYS, {"min_change": {"type": "integer", "minimum": 1, "maximum": 100}}
+                    PROGRESS_KEYS, {key: _setting(key) for key in PROGRESS_KEYS.optional}
+                ),
+                "safety": _object(
+                    SAFETY_KEYS, {key: _setting(key) for key in SAFETY_KEYS.optional}
+                ),
+                "review": _object(
+                    REVIEW_KEYS, {key: _setting(key) for key in REVIEW_KEYS.optional}
                 ),
                 "needs": {
                     "type": "object",
@@ -199,10 +240,16 @@ def ruleset_schema() -> dict[str, Any]:
                 ],
             },
             "need": need,
+            "protocol_item": _item_schema(PROTOCOL_KEYS),
             "rule": _rule_schema([i for i in INDICATORS if i != "critical"]),
             "safety_rule": _rule_schema(list(INDICATORS)),
         },
     }
+
+
+def _setting(key: str) -> dict[str, Any]:
+    low, high = SETTING_RANGES[key]
+    return {"type": "integer", "minimum": low, "maximum": high}
 
 
 def _rule_schema(indicators: list[str]) -> dict[str, Any]:
@@ -212,6 +259,40 @@ def _rule_schema(indicators: list[str]) -> dict[str, Any]:
             "id": _ID,
             "when": {"$ref": "#/$defs/condition"},
             "needs": {"type": "array", "items": _ID, "minItems": 1},
+            "cautions": {
+                "type": "array",
+                "minItems": 1,
+                "description": "Cautions added to the plan items matching every selector given.",
+                "items": _object(
+                    CAUTION_KEYS,
+                    {
+                        "text": _TEXT,
+                        "needs": {"type": "array", "items": _ID, "minItems": 1},
+                        "involves": {
+                            "type": "array",
+                            "items": {"enum": list(INVOLVED)},
+                            "minItems": 1,
+                            "description": "Items whose audience or delivery involves these people.",
+                        },
+                        "stages": {"type": "array", "items": {"enum": list(STAGES)}, "minItems": 1},
+                        "sequencing": {"enum": list(SEQUENCINGS)},
+                    },
+                    anyOf=[{"required": [k]} for k in CAUTION_KEYS.optional],
+                ),
+            },
+            "holds": {
+                "type": "array",
+                "minItems": 1,
+                "description": "Demands held back (never foundations), by what, until when.",
+                "items": _object(
+                    HOLD_KEYS,
+                    {
+                        "needs": {"type": "array", "items": _ID, "minItems": 1},
+                        "by": {"type": "array", "items": _ID, "minItems": 1},
+                        "until": _TEXT,
+                    },
+                ),
+            },
             "because": {**_TEXT, "description": "Why, in a clinician's words."},
             "priority": {
                 "type": "integer",
@@ -223,31 +304,59 @@ def _rule_schema(indicators: list[str]) -> dict[str, Any]:
             "indicator": {"enum": indicators},
             "references": {"type": "array", "items": _TEXT, "minItems": 1},
         },
+        anyOf=[{"required": [k]} for k in ("needs", "cautions", "holds")],
+    )
+
+
+def _item_schema(keys: Keys) -> dict[str, Any]:
+    """A catalogue item, or (without `meets`) a need's protocol item."""
+    roles = {"type": "array", "items": {"enum": list(ROLES)}, "minItems": 1}
+    texts = {"type": "array", "items": _TEXT, "minItems": 1}
+    age = {"type": "integer", "minimum": 0, "maximum": 120}
+    properties = {
+        "id": _ID,
+        "meets": {**texts, "description": "Need ids from a loaded ruleset."},
+        "title": _TEXT,
+        "description": _TEXT,
+        "modality": {"enum": list(MODALITIES)},
+        "delivered_by": roles,
+        "audience": {**roles, "description": "Who the description is written for."},
+        "ages": _object(AGES_KEYS, {"min": age, "max": age}),
+        "dose": _object(DOSE_KEYS, {"frequency": _TEXT, "duration": _TEXT}),
+        "contraindications": texts,
+        "reference": _TEXT,
+        "placements": {
+            "type": "array",
+            "items": {"enum": list(PLACEMENTS)},
+            "minItems": 1,
+            "description": "Placements the item suits (omit: any).",
+        },
+        "conditions": {
+            "type": "array",
+            "items": _ID,
+            "minItems": 1,
+            "description": "Conditions the item is adapted for; shown only to people with one.",
+        },
+        "release": {
+            "enum": list(RELEASE_TIMINGS),
+            "description": "Reentry: in place by the day of release, or started after it.",
+        },
+        "builds_on": {
+            **texts,
+            "description": "Interest word stems the item builds on (default: by modality).",
+        },
+    }
+    known = {*keys.required, *keys.optional}
+    return _object(
+        keys,
+        {k: v for k, v in properties.items() if k in known},
+        description="One way the setting meets one or more needs, for an age range.",
     )
 
 
 def catalogue_schema() -> dict[str, Any]:
     """JSON Schema of a setting catalogue file."""
-    roles = {"type": "array", "items": {"enum": list(ROLES)}, "minItems": 1}
-    texts = {"type": "array", "items": _TEXT, "minItems": 1}
-    age = {"type": "integer", "minimum": 0, "maximum": 120}
-    item = _object(
-        ITEM_KEYS,
-        {
-            "id": _ID,
-            "meets": {**texts, "description": "Need ids from a loaded ruleset."},
-            "title": _TEXT,
-            "description": _TEXT,
-            "modality": {"enum": list(MODALITIES)},
-            "delivered_by": roles,
-            "audience": {**roles, "description": "Who the description is written for."},
-            "ages": _object(AGES_KEYS, {"min": age, "max": age}),
-            "dose": _object(DOSE_KEYS, {"frequency": _TEXT, "duration": _TEXT}),
-            "contraindications": texts,
-            "reference": _TEXT,
-        },
-        description="One way the setting meets one or more needs, for an age range.",
-    )
+    item = _item_schema(ITEM_KEYS)
     return {
         **_header(
             "catalogue",
