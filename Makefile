@@ -10,7 +10,7 @@ PLUGINS := $(wildcard plugins/*/pyproject.toml)
 STAMP := $(VENV)/.installed
 EXAMPLE ?= examples/child-school.yaml
 
-.PHONY: run test lint typecheck unit check bench clean
+.PHONY: run test lint typecheck unit fuzz check bench clean
 
 $(STAMP): pyproject.toml $(PLUGINS)
 	@if [ -z "$(PYTHON)" ] || ! $(PYTHON) -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] < (3, 13))'; then \
@@ -37,6 +37,12 @@ unit: $(STAMP)
 	$(BIN)/pytest -q
 
 test: lint typecheck unit
+
+# The loaders' fuzz tests with many more examples than `make test` runs, seeded afresh each
+# time (FUZZ_EXAMPLES per test; a failure prints how to reproduce it).
+FUZZ_EXAMPLES ?= 2000
+fuzz: $(STAMP)
+	NMT_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q tests/test_fuzz.py
 
 # What a program designer runs after editing YAML: validate, lint, golden cases, coverage.
 check: $(STAMP)

@@ -34,6 +34,9 @@ import contenders as c  # noqa: E402
 from maps import brain_maps  # noqa: E402
 
 from nmt_rules import parse_brain_map  # noqa: E402
+from nmt_rules.api import default_planner  # noqa: E402
+from nmt_rules.batch import Output, Source, default_jobs  # noqa: E402
+from nmt_rules.batch import run as run_batch  # noqa: E402
 from nmt_rules.plugins import load_plugins  # noqa: E402
 
 SIZES = ("core", "200", "1000", "4000")
@@ -223,6 +226,41 @@ def http_load_test(quick: bool, workers: int = 1) -> dict[str, Any]:
         "p50_us": round(ordered[len(ordered) // 2], 1) if ordered else None,
         "p99_us": round(ordered[int(len(ordered) * 0.99)], 1) if ordered else None,
         "errors": errors,
+    }
+
+
+def batch_scaling(quick: bool) -> dict[str, Any]:
+    """`nmt-rules batch` on 10,000 maps (JSON Lines) in one process and in one per core,
+    timed around `batch.run` in this process: interpreter start-up excluded, worker start-up,
+    reading, planning and writing included. Rounds alternate; each count keeps its best.
+    The outputs must be byte-identical."""
+    count = 10_000
+    cores = default_jobs()
+    counts = sorted({1, cores})
+    planner = default_planner()
+    best: dict[int, float] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        source = Path(folder) / "maps.jsonl"
+        source.write_text("".join(json.dumps(m) + "\n" for m in brain_maps(count)))
+        outputs: dict[int, bytes] = {}
+        for _ in range(1 if quick else 3):
+            for jobs in counts:
+                out = Path(folder) / f"plans-{jobs}.jsonl"
+                records = Source.open(str(source))
+                output = Output.open(str(out), records, resume=False)
+                started = time.perf_counter()
+                summary = run_batch(records, output, planner, (), None, jobs)
+                elapsed = time.perf_counter() - started
+                assert summary.records == count
+                best[jobs] = min(elapsed, best.get(jobs, elapsed))
+                outputs[jobs] = out.read_bytes()
+    rates = {f"jobs_{jobs}_plans_per_s": round(count / best[jobs], 1) for jobs in counts}
+    return {
+        "maps": count,
+        "cores": cores,
+        **rates,
+        "speedup": round(best[1] / best[cores], 2),
+        "identical_output": len(set(outputs.values())) == 1,
     }
 
 
@@ -451,17 +489,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     if args.quick:
         print("quick mode: fewer maps, and fewer than 100,000 evaluations for the memory check")
+    print("--- batch (10,000 maps, JSON Lines) ---", flush=True)
+    batch = batch_scaling(args.quick)
+    print(f"  {json.dumps(batch)}", flush=True)
     print("--- HTTP (loopback) ---", flush=True)
     http: dict[str, Any] = {}
     for workers in (1, 2):
         http[f"workers_{workers}"] = http_load_test(args.quick, workers)
         print(f"  {workers} worker(s): {json.dumps(http[f'workers_{workers}'])}", flush=True)
     checks = targets(summary)
+    if batch["cores"] > 1:  # 1.7x on 2 cores: 85% of a core for each one added
+        checks[f"batch_{batch['cores']}_processes_at_least_{0.85 * batch['cores']:g}x"] = (
+            batch["speedup"] >= 0.85 * batch["cores"]
+        )
+    checks["batch_output_identical_for_any_jobs"] = batch["identical_output"]
     data = {
         "quick": args.quick,
         **environment(),
         "elapsed_s": time.perf_counter() - began,
         "sizes": results,
+        "batch": batch,
         "http": http,
         "summary": summary,
         "targets": checks,
@@ -470,7 +517,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, ok in checks.items():
         print(f"target {name}: {'met' if ok else 'NOT met'}")
     print(
-        "SUMMARY " + json.dumps({"quick": args.quick, **summary, "http": http, "targets": checks})
+        "SUMMARY "
+        + json.dumps(
+            {"quick": args.quick, **summary, "batch": batch, "http": http, "targets": checks}
+        )
     )
     return 0
 

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -257,6 +258,25 @@ def test_any_number_of_jobs_writes_the_same_bytes(tmp_path: Path) -> None:
         assert "10 of 70 records failed" in result.stderr
         outputs.append(out.read_bytes())
     assert outputs[0] == outputs[1] == outputs[2]
+
+
+def test_workers_start_afresh_when_forking_is_not_safe(tmp_path: Path) -> None:
+    # With another thread alive (a host embedding nmt-rules), workers are spawned, not
+    # forked, and build their planners from the ruleset files: the same bytes come out.
+    source = _jsonl(tmp_path / "maps.jsonl", _many(40))
+    _batch(source, "--out", tmp_path / "forked.jsonl", "-j", "2")
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        assert threading.active_count() > 1
+        result = _batch(source, "--out", tmp_path / "spawned.jsonl", "-j", "2")
+    finally:
+        release.set()
+        other.join()
+    assert result.exit_code == 1
+    spawned = (tmp_path / "spawned.jsonl").read_bytes()
+    assert spawned == (tmp_path / "forked.jsonl").read_bytes()
 
 
 def test_resume_continues_after_the_kept_plans(tmp_path: Path) -> None:

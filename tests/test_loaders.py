@@ -155,9 +155,15 @@ def test_plain_decimals_are_read_and_fractions_keep_four_places(tmp_path: Path) 
 
 @pytest.mark.parametrize("age", [1e-7, 1e-300, 5e-324, 119.99999999999, 2.0000001])
 def test_any_age_plans_instead_of_failing_in_durable_rules(age: float, planner: Planner) -> None:
-    # orjson writes 1e-7 as "1e-7", which durable-rules refused (HTTP 500, exit 1).
-    plan = planner.plan(make_map(age=age, flags=["suicidal_ideation"]))
-    assert plan.items[0].indicator == "critical"
+    # orjson writes 1e-7 as "1e-7", which durable-rules refused (HTTP 500, exit 1). Ages of
+    # dependents and developmental ages reach the engine too, and so do their differences.
+    data = make_map(
+        age=age,
+        flags=["suicidal_ideation"],
+        dependents=[{"age_years": age / 3}],
+        developmental_age_years={"overall": age - 1e-6 if age > 1 else age / 2},
+    )
+    assert planner.plan(data).items[0].indicator == "critical"
 
 
 def test_duplicate_yaml_keys_name_the_key_and_both_lines(tmp_path: Path) -> None:

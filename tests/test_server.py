@@ -75,6 +75,33 @@ def test_malformed_json_gets_400_with_its_position(open_server: Server) -> None:
     assert "invalid JSON at line 1" in reply.json()["errors"][0]["message"]
 
 
+def test_json_that_could_mean_two_things_gets_400(open_server: Server) -> None:
+    # Python's json kept the last key and read NaN, which planned a 3-year-old as an adult.
+    for body, message in (
+        (
+            b'{"subject": {"id": "c", "age_years": 3, "age_years": 30}}',
+            "line 1 column 41: duplicate key 'age_years' (columns 25 and 41)",
+        ),
+        (b'{"subject": {"id": "c", "age_years": NaN}}', "line 1 column 38: NaN is not a number"),
+    ):
+        reply = open_server.client.post("/v1/plans", content=body, headers=JSON)
+        assert reply.status_code == 400
+        assert message in reply.json()["errors"][0]["message"]
+
+
+def test_an_age_durable_rules_cannot_read_still_plans(open_server: Server) -> None:
+    reply = open_server.client.post("/v1/plans", json=make_map(age=1e-7, flags=["self_harm"]))
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["items"][0]["indicator"] == "critical"
+
+
+def test_the_published_brain_map_schema_lists_the_served_settings(open_server: Server) -> None:
+    schema = open_server.client.get("/v1/schemas/brain-map").json()
+    served = open_server.client.get("/v1/plugins").json()["settings"]
+    assert schema["properties"]["setting"]["anyOf"][0] == {"enum": served}
+    assert "dated before assessed_on" in schema["$comment"]
+
+
 def test_unknown_setting_gets_400_listing_known_settings(open_server: Server) -> None:
     reply = open_server.client.post("/v1/plans?setting=moon", json=make_map())
     assert reply.status_code == 400

@@ -81,7 +81,8 @@ def _type_schema(tp: Any, constraints: dict[str, Any], defs: dict[str, Any]) -> 
         int: {"type": "integer"},
         float: {"type": "number"},
         bool: {"type": "boolean"},
-        dt.date: {"type": "string", "format": "date"},
+        # The pattern holds where a validator takes formats as notes only (the default).
+        dt.date: {"type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
     }
     if tp in simple:
         return {**simple[tp], **constraints}

@@ -148,6 +148,13 @@ def compose(text: str, limit: int = MAX_DOCUMENT_CHARS) -> yaml.Node | None:
     Raises DocumentError for syntax errors and documents too large or too deep to read."""
     if len(text) > limit:
         raise DocumentError(f"the document is larger than the limit of {_size(limit)}")
+    unclear = _UNCLEAR.search(text)
+    if unclear is not None:
+        surrogate = unclear.group() >= "\ud800"
+        message = (
+            "text that is not valid Unicode (a lone surrogate)" if surrogate else _UNCLEAR_BREAK
+        )
+        raise DocumentError(message, *_line_col(text, unclear.start()))
     try:
         loader = _Loader(text)
         try:
@@ -163,8 +170,25 @@ def compose(text: str, limit: int = MAX_DOCUMENT_CHARS) -> yaml.Node | None:
             # The parser notices an unclosed bracket where it ends; say where it began.
             message += f" ({exc.context} at {opened.line + 1}:{opened.column + 1})"
         raise DocumentError(message, line, col) from None
+    except yaml.reader.ReaderError as exc:
+        message = f"invalid YAML: unacceptable character #x{exc.character:04x}: {exc.reason}"
+        raise DocumentError(message, *_line_col(text, exc.position)) from None
     except yaml.YAMLError as exc:
         raise DocumentError(f"invalid YAML: {exc}") from None
+
+
+#: Characters a YAML document may not hold raw: U+0085, U+2028 and U+2029 break lines in
+#: YAML 1.1 (and in libyaml) but are text in YAML 1.2, and a lone surrogate is no text at all.
+_UNCLEAR: Final = re.compile("[\x85\u2028\u2029\ud800-\udfff]")
+_UNCLEAR_BREAK: Final = (
+    "a raw U+0085, U+2028 or U+2029 is a line break to some YAML readers and text to "
+    "others: write it as an escape (\\N, \\L, \\P) in a double-quoted string"
+)
+
+
+def _line_col(text: str, index: int) -> tuple[int, int]:
+    """1-based line and column of a character."""
+    return text.count("\n", 0, index) + 1, index - (text.rfind("\n", 0, index) + 1) + 1
 
 
 def _size(limit: int) -> str:

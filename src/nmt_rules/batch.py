@@ -26,6 +26,8 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.context import BaseContext
 from pathlib import Path
 from typing import IO, Any, Final
 
@@ -235,13 +237,18 @@ def _problem_text(record: Record, problem: FieldProblem) -> str:
 _worker: tuple[Planner, str | None] | None = None
 
 
-def _start_worker(parent: int, rulesets: tuple[str, ...], setting: str | None) -> None:
-    """Each worker builds its own Planner. Ctrl-C reaches the whole process group: the
-    parent alone handles it and stops the workers."""
+def _start_worker(parent: int, recipe: Planner | tuple[str, ...], setting: str | None) -> None:
+    """Each worker builds its own Planner (durable handles belong to a process): from the
+    parent's compiled rulesets and catalogues when forked, else from the ruleset files.
+    Ctrl-C reaches the whole process group: the parent alone handles it and stops them."""
     global _worker
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_end_with, args=(parent,), daemon=True).start()
-    _worker = (planner_with(rulesets), setting)
+    if isinstance(recipe, Planner):
+        rulesets, catalogues = recipe.program.rulesets, recipe.catalogues.catalogues
+        _worker = (Planner(rulesets, catalogues, recipe.plugins), setting)
+    else:
+        _worker = (planner_with(recipe), setting)
 
 
 def _end_with(parent: int) -> None:
@@ -276,14 +283,18 @@ def plan_records(
     if len(head) < 2:  # one chunk: starting workers would cost more than planning it
         yield from (plan_record(planner, record, setting) for chunk in head for record in chunk)
         return
-    # spawn: a fresh interpreter per worker works the same everywhere, and never inherits
-    # threads or locks of this process, which forking (with the server in tests) can.
-    context = multiprocessing.get_context("spawn")
+    # Forking starts a worker in milliseconds, with the rulesets already compiled; a fresh
+    # interpreter takes half a second. Fork only where it is safe: on Linux, and with no
+    # other thread whose locks a child could inherit held (a host embedding nmt-rules).
+    recipe: Planner | tuple[str, ...] = rulesets
+    context: BaseContext = multiprocessing.get_context("spawn")
+    if sys.platform == "linux" and threading.active_count() == 1:
+        recipe, context = planner, multiprocessing.get_context("fork")
     with ProcessPoolExecutor(
         jobs,
         mp_context=context,
         initializer=_start_worker,
-        initargs=(os.getpid(), rulesets, setting),
+        initargs=(os.getpid(), recipe, setting),
     ) as pool:
         window: collections.deque[Future[list[Outcome]]] = collections.deque()
         try:
@@ -293,6 +304,8 @@ def plan_records(
                     yield from window.popleft().result()
             while window:
                 yield from window.popleft().result()
+        except BrokenProcessPool as exc:  # a worker was killed (out of memory, a signal)
+            raise BatchError(f"a worker process died ({exc}): run again with --resume") from None
         finally:
             for future in window:  # interrupted: drop what is queued, finish what runs
                 future.cancel()
@@ -424,10 +437,13 @@ def run(
                 summary.problems += outcome.problems[: max(room, 0)]
                 summary.unshown += max(len(outcome.problems) - max(room, 0), 0)
             progress(1)
-    except BaseException:
+        output.finish()
+    except BaseException as exc:
         output.stop()
+        if isinstance(exc, OSError):  # a full disk, an input that went away
+            kept = f"; the plans so far are in {output.partial}" if output.partial else ""
+            raise BatchError(f"batch stopped: {exc}{kept} (--resume continues)") from None
         raise
-    output.finish()
     return summary
 
 

@@ -29,10 +29,26 @@ from .model import BrainMap, PreviousAssessment
 MAX_MAP_CHARS: Final = 2**20
 
 
+#: What a brain map must also satisfy that JSON Schema cannot say (it compares no two
+#: fields); the published schema names them and `_semantic_problems` checks them.
+CROSS_FIELD_RULES: Final = (
+    "every earlier assessment (previous, and previous within it) is dated before assessed_on",
+    "earlier assessments dated the same day have the same domain scores",
+    "an earlier assessment's subject.id, if given, is this map's",
+    "a clinician's ready_for comes with a note",
+)
+
+
 @functools.cache
-def brain_map_schema() -> dict[str, Any]:
-    """The JSON Schema of a brain map."""
-    return schema_for(BrainMap, "brain-map", "nmt-rules brain map")
+def brain_map_schema(settings: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """The JSON Schema of a brain map; given the settings a planner serves, `setting` must be
+    one of them, as the planner requires."""
+    schema = schema_for(BrainMap, "brain-map", "nmt-rules brain map")
+    schema["$comment"] = "Also checked by nmt-rules: " + "; ".join(CROSS_FIELD_RULES) + "."
+    if settings is not None:
+        schema = copy.deepcopy(schema)
+        schema["properties"]["setting"]["anyOf"][0] = {"enum": list(settings)}
+    return schema
 
 
 @functools.cache

@@ -30,6 +30,7 @@ from .catalogue import (
 )
 from .facts import STATIC_FIELDS, FactField
 from .model import Plan
+from .plugins import load_plugins
 from .ruleset import (
     ADULT_KEYS,
     AUDIENCES,
@@ -377,6 +378,11 @@ def catalogue_schema() -> dict[str, Any]:
     }
 
 
+def installed_settings() -> tuple[str, ...]:
+    """Settings the installed plugins serve, which a published brain map schema lists."""
+    return tuple(sorted({c.setting for c in load_plugins().catalogues}))
+
+
 def plan_schema() -> dict[str, Any]:
     """JSON Schema of a plan (the JSON contract host applications read)."""
     return schema_for(Plan, "plan", "nmt-rules plan")
@@ -384,7 +390,7 @@ def plan_schema() -> dict[str, Any]:
 
 #: Every published schema by name; files are schema/<name>.schema.json.
 SCHEMAS: Final[Mapping[str, Callable[[], dict[str, Any]]]] = {
-    "brain-map": brain_map_schema,
+    "brain-map": lambda: brain_map_schema(installed_settings()),
     "catalogue": catalogue_schema,
     "plan": plan_schema,
     "ruleset": ruleset_schema,

@@ -30,7 +30,7 @@ from starlette.routing import Route
 from . import _http, cds, openapi
 from ._json import loads as json_loads
 from .api import Planner, default_planner, planner_for, version
-from .brainmap import parse_brain_map
+from .brainmap import brain_map_schema, parse_brain_map
 from .decision_log import DecisionLog, Interface
 from .errors import (
     AuthError,
@@ -224,6 +224,8 @@ def _operations(s: _Service) -> list[openapi.Operation]:
         name = request.path_params["name"]
         if name not in SCHEMAS:
             raise HTTPException(404, f"unknown schema {name!r}; known: {', '.join(SCHEMAS)}")
+        if name == "brain-map":  # the settings this server's planner serves
+            return _Json(brain_map_schema(s.planner.settings))
         return _Json(SCHEMAS[name]())
 
     async def fhir_questionnaire(request: Request) -> Response:
