@@ -243,7 +243,7 @@ def batch_scaling(quick: bool) -> dict[str, Any]:
         source = Path(folder) / "maps.jsonl"
         source.write_text("".join(json.dumps(m) + "\n" for m in brain_maps(count)))
         outputs: dict[int, bytes] = {}
-        for _ in range(1 if quick else 3):
+        for _ in range(2 if quick else 3):
             for jobs in counts:
                 out = Path(folder) / f"plans-{jobs}.jsonl"
                 records = Source.open(str(source))

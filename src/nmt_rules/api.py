@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Mapping, Sequence
 from importlib import metadata
@@ -115,6 +116,14 @@ class Planner:
         """Free the planner's durable-rules handles and sessions now, not at garbage
         collection; it cannot plan afterwards."""
         self.engine.close()
+
+    def for_this_process(self) -> Planner:
+        """This planner with a durable engine of its own, for a process forked from the one
+        that built it: durable handles belong to a process, while the compiled rulesets,
+        catalogues and what the plan builder has cached can be used as they are."""
+        renewed = copy.copy(self)
+        renewed.engine = Engine(self.program)
+        return renewed
 
     def check_setting(self, setting: str) -> None:
         """Raise UnknownSettingError unless some loaded catalogue serves the setting."""
