@@ -19,6 +19,7 @@ from .catalogue import Catalogue, CatalogueItem, load_catalogue, parse_catalogue
 from .decision_log import DecisionLog
 from .errors import (
     AuthError,
+    BatchError,
     CatalogueError,
     Diagnostic,
     EngineError,
@@ -39,6 +40,7 @@ __version__ = version()
 
 __all__ = [
     "AuthError",
+    "BatchError",
     "BrainMap",
     "Catalogue",
     "CatalogueError",

@@ -265,7 +265,7 @@ def _problem_text(record: Record, problem: FieldProblem) -> str:
 # its result is read back from that worker in the same order, so this process needs no
 # helper threads, and each worker sends its ~36 kB plan lines through a pipe of its own,
 # widened to 1 MiB, from a thread that lets it plan the next chunk meanwhile. On two cores
-# that took batch from 1.5x to 1.7x the speed of one process (bench/README.md).
+# that took two processes from 1.5x to about 1.7x the speed of one (`make bench`).
 
 
 def plan_records(
