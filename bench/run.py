@@ -235,7 +235,7 @@ def bench_size(size: str, quick: bool, peers: bool) -> dict[str, Any]:
     started = time.perf_counter()
     planner = c.planner_for(size, plugins)
     compiled_s = time.perf_counter() - started  # generated, compiled and loaded into durable
-    program = planner.program
+    program = planner.internals.program
     rulesets = program.rulesets
     count = (_QUICK_MAPS if quick else _MAPS)[size]
     maps = [parse_brain_map(d) for d in brain_maps(count)]
@@ -272,7 +272,7 @@ def bench_size(size: str, quick: bool, peers: bool) -> dict[str, Any]:
     host = host_api_result(host_run, 60 if quick else 240)
     shards = [len(p) for p in program.passes]
     firings = statistics.mean(len(i.expected) for i in inputs)
-    planner.engine.close()
+    planner.close()
     return {
         "rules": len(program.rules),
         "passes": len(program.passes),

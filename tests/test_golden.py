@@ -40,7 +40,7 @@ def test_core_cases_fire_every_core_rule(planner: Planner) -> None:
     report = coverage(planner, [run_case(planner, c) for c in cases])
     assert report.missed == ()
     assert report.percent == 100.0
-    assert len(report.fired) == len(planner.program.rules)
+    assert len(report.fired) == len(planner.rules)
 
 
 def test_every_installed_setting_has_golden_cases(

@@ -11,7 +11,7 @@ from typing import Any, Final, NamedTuple, TypeVar
 import attrs
 import yaml
 
-from .errors import Diagnostic, RulesetError
+from .errors import Diagnostic, ValidationError
 
 #: Ids of rulesets, needs, rules, catalogues, items and settings: lower-case words joined by '-'.
 ID_PATTERN: Final = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -191,7 +191,7 @@ def require_list(node: Located | None, reporter: Reporter, what: str) -> list[Lo
 T = TypeVar("T")
 
 
-def read_source(path: str | Path, error: type[RulesetError]) -> str:
+def read_source(path: str | Path, error: type[ValidationError]) -> str:
     """A YAML file's text; an unreadable file is one diagnostic at 1:1."""
     try:
         return Path(path).read_text(encoding="utf-8")
@@ -203,7 +203,7 @@ def parse_clean(
     text: str,
     file: str,
     read: Callable[[str, Reporter], T | None],
-    error: type[RulesetError],
+    error: type[ValidationError],
 ) -> T:
     """Run a collecting reader; raise `error` with every error unless the result is clean."""
     reporter = Reporter(file)

@@ -40,7 +40,8 @@ def discovery() -> dict[str, Any]:
 def cards(plan: Plan) -> dict[str, Any]:
     """The CDS Hooks response: one card per item, in the order to act on them."""
     source = {
-        "label": f"nmt-rules {plan.provenance.nmt_rules_version}",
+        "label": f"nmt-rules {plan.provenance.nmt_rules_version}"
+        + "".join(f" · {r.shown()}" for r in plan.provenance.rulesets if r.draft),
         "topic": {"code": plan.plan_id, "display": "plan id"},
     }
     return {"cards": [_card(plan, item, source) for item in plan.items]}

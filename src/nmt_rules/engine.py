@@ -26,6 +26,7 @@ import orjson
 
 from .compile import CompiledRule, Program
 from .errors import EngineError
+from .ruleset import Rule
 
 _OK: Final = 0
 _NOT_HANDLED: Final = 1  # no rule matched the fact: nothing to run
@@ -37,10 +38,18 @@ _STATE_END: Final = '"$s":1}}}'
 
 @attrs.frozen
 class Evaluation:
-    """What one evaluation produced: the fired rules in compile order, and the final facts."""
+    """What one evaluation produced: the fired rules in compile order, and the final facts.
+
+    `facts` are as the engine sees them (ordered enums as ordinals, derived facts included);
+    `fired` holds each rule with its compiled form (`.rule` is the Rule)."""
 
     fired: tuple[CompiledRule, ...]
     facts: Mapping[str, Any]
+
+    @property
+    def rules(self) -> tuple[Rule, ...]:
+        """The rules that fired, in compile order."""
+        return tuple(c.rule for c in self.fired)
 
 
 class Engine:

@@ -1,4 +1,16 @@
-"""Every exception nmt-rules raises on purpose, in one place."""
+"""Every exception nmt-rules raises on purpose, in one place.
+
+The hierarchy (catch ``NmtRulesError`` for all of them)::
+
+    NmtRulesError
+    ├── InputError            a brain map or other input document: field-path problems
+    ├── ValidationError       a YAML file nmt-rules validates: file:line:col diagnostics
+    │   ├── RulesetError      ... a ruleset, or rulesets that do not fit together
+    │   └── CatalogueError    ... a setting catalogue
+    ├── EngineError           the durable-rules core answered something unsafe to go on from
+    ├── PluginError           a plugin's input format is unknown or failed on a file
+    └── UnknownSettingError   no loaded plugin serves the requested setting
+"""
 
 from __future__ import annotations
 
@@ -58,15 +70,19 @@ class InputError(NmtRulesError):
         super().__init__("\n".join(prefix + str(p) for p in self.problems))
 
 
-class RulesetError(NmtRulesError):
-    """A ruleset or catalogue failed validation; lists each diagnostic with file:line:col."""
+class ValidationError(NmtRulesError):
+    """A YAML file failed validation; carries each diagnostic with file:line:col."""
 
     def __init__(self, diagnostics: Sequence[Diagnostic]) -> None:
         self.diagnostics = tuple(diagnostics)
         super().__init__("\n".join(str(d) for d in self.diagnostics))
 
 
-class CatalogueError(RulesetError):
+class RulesetError(ValidationError):
+    """A ruleset failed validation, or rulesets do not fit together."""
+
+
+class CatalogueError(ValidationError):
     """A setting catalogue failed validation."""
 
 
@@ -75,7 +91,7 @@ class EngineError(NmtRulesError):
 
 
 class PluginError(NmtRulesError):
-    """A setting plugin failed to load or one of its hooks raised; names the plugin."""
+    """A plugin's input format is unknown or failed on a file; names the plugin."""
 
 
 class UnknownSettingError(NmtRulesError):

@@ -24,7 +24,7 @@ from .vocabulary import STAGES, Stage
 def explain(planner: Planner, brain_map: BrainMap, setting: str | None = None) -> dict[str, Any]:
     """The trace as plain data (what `--format json` prints)."""
     plan, evaluation = planner.plan_and_evaluation(brain_map, setting)
-    program = planner.program
+    program = planner.internals.program
     derived = set(program.derived_paths)
     facts = decode_facts(
         {k: v for k, v in evaluation.facts.items() if k not in derived}, program.need_stages

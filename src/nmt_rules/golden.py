@@ -157,15 +157,15 @@ class Vocabulary:
     def of(cls, planner: Planner) -> Vocabulary:
         """What a planner knows: its needs (and the safety floor's), its rules by bare and
         qualified id, and the items of its catalogues."""
-        rules = [c.rule for c in planner.program.rules]
+        rules = planner.rules
         return cls(
-            frozenset({*planner.program.needs, SAFETY_FLOOR_NEED}),
+            frozenset({*planner.needs, SAFETY_FLOOR_NEED}),
             frozenset(
                 {r.id for r in rules} | {r.qualified_id for r in rules} | {NEAR_CUT_POINT_RULE}
             ),
             frozenset(
-                {i.id for c in planner.catalogues.catalogues for i in c.items}
-                | {i.id for n in planner.program.needs.values() for i in n.protocol}
+                {i.id for c in planner.catalogues for i in c.items}
+                | {i.id for n in planner.needs.values() for i in n.protocol}
             ),
         )
 
@@ -526,8 +526,7 @@ def coverage(planner: Planner, results: Iterable[CaseResult]) -> Coverage:
     for result in results:
         fired |= result.fired
     hit, missed = [], []
-    for compiled in planner.program.rules:
-        rule = compiled.rule
+    for rule in planner.rules:
         if rule.qualified_id in fired:
             hit.append(rule.qualified_id)
         else:

@@ -324,7 +324,20 @@ class RulesetRef:
     name: str
     version: str
     sha256: str
-    origin: str = attrs.field(metadata=_m("'core' or the plugin that supplied it."))
+    origin: str = attrs.field(
+        metadata=_m("'core', the plugin that supplied it, or the file it was loaded from.")
+    )
+    draft: bool = attrs.field(
+        default=False,
+        metadata=_m(
+            "True when its sha256 is not that of a ruleset shipped with nmt-rules or an"
+            " installed plugin: a ruleset being written or edited, not a released one."
+        ),
+    )
+
+    def shown(self) -> str:
+        """How reports name it: `name version`, and where a draft came from."""
+        return f"{self.name} {self.version}" + (f" (DRAFT: {self.origin})" if self.draft else "")
 
 
 @attrs.frozen

@@ -71,7 +71,7 @@ def plan_to_text(plan: Plan, width: int = 88) -> str:
     out: list[str] = []
     setting = f", setting {plan.setting}" if plan.setting else ""
     out.append(f"Plan for {plan.subject_id}, assessed {plan.assessed_on.isoformat()}{setting}")
-    rulesets = ", ".join(f"{r.name} {r.version}" for r in plan.provenance.rulesets)
+    rulesets = ", ".join(r.shown() for r in plan.provenance.rulesets)
     out.append(
         f"plan id {plan.plan_id} · nmt-rules {plan.provenance.nmt_rules_version} · {rulesets}"
     )
@@ -153,7 +153,7 @@ def plan_to_html(plan: Plan) -> str:
     """The plan as one self-contained, printable HTML page (no scripts, no external files)."""
     e = html.escape
     setting = f" · setting {e(plan.setting)}" if plan.setting else ""
-    rulesets = ", ".join(f"{e(r.name)} {e(r.version)}" for r in plan.provenance.rulesets)
+    rulesets = ", ".join(e(r.shown()) for r in plan.provenance.rulesets)
     body = [
         f"<h1>Plan for {e(plan.subject_id)}</h1>",
         f'<p class="meta">Assessed {plan.assessed_on.isoformat()}{setting} · plan id '

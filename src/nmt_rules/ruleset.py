@@ -70,8 +70,10 @@ INVOLVED: Final = tuple(dict.fromkeys((*AUDIENCES, *ROLES)))
 DEFAULT_PRIORITY: Final = 100
 RULESET_KEYS: Final = Keys(
     ("ruleset", "version", "needs", "stages"),
-    ("description", "bands", "cut_point_margin", "progress", "safety"),
+    ("description", "bands", "cut_point_margin", "progress", "safety", "applies_to"),
 )
+#: `applies_to` value for a plugin ruleset whose rules run in every setting's plans.
+EVERY_SETTING: Final = "every-setting"
 PROGRESS_KEYS: Final = Keys((), ("min_change", "sustained_improvements"))
 SAFETY_KEYS: Final = Keys((), ("recent_flag_months",))
 NEED_KEYS: Final = Keys(
@@ -213,25 +215,53 @@ class Ruleset:
     sustained_improvements: int | None = None
     cut_point_margin: int | None = None
     recent_flag_months: int | None = None
+    #: Settings whose plans its rules run in: None when not declared (a plugin's ruleset
+    #: then runs in the plugin's own settings, any other in every setting), or
+    #: EVERY_SETTING. A declared list is already part of every rule's condition.
+    applies_to: tuple[str, ...] | Literal["every-setting"] | None = None
+
+    def scoped_to(self, settings: tuple[str, ...], at: Location) -> Ruleset:
+        """This ruleset with every rule limited to plans for these settings (`at`: where
+        the limit comes from, for explanations)."""
+        limit = Comparison("setting", "in", list(settings), at)
+        rules = tuple(attrs.evolve(r, when=AllOf((limit, r.when))) for r in self.rules)
+        return attrs.evolve(self, rules=rules, applies_to=settings)
 
 
-def load_ruleset(path: str | Path, origin: str = "core") -> Ruleset:
-    """Read and validate a ruleset file; raise RulesetError listing every problem."""
-    return parse_ruleset(read_source(path, RulesetError), str(path), origin)
+def load_ruleset(path: str | Path, origin: str | None = None) -> Ruleset:
+    """Read and validate a ruleset file; raise RulesetError listing every problem.
+
+    `origin` (what provenance records) defaults to the file's path."""
+    return parse_ruleset(read_source(path, RulesetError), str(path), origin or str(path))
 
 
+@functools.cache
 def core_ruleset() -> Ruleset:
-    """The core ruleset shipped inside the package."""
+    """The core ruleset shipped inside the package (parsed once per process)."""
     resource = resources.files("nmt_rules") / "rulesets" / "core.yaml"
     return parse_ruleset(resource.read_text(encoding="utf-8"), "rulesets/core.yaml", "core")
 
 
-def parse_ruleset(text: str, file: str, origin: str = "core") -> Ruleset:
-    """Validate ruleset text; raise RulesetError unless it is clean (warnings allowed)."""
-    return parse_clean(text, file, functools.partial(read_ruleset, origin=origin), RulesetError)
+def parse_ruleset(
+    text: str,
+    file: str,
+    origin: str = "core",
+    known_needs: Mapping[str, Stage] | None = None,
+) -> Ruleset:
+    """Validate ruleset text; raise RulesetError unless it is clean (warnings allowed).
+
+    `known_needs` are needs declared by the rulesets this one runs with (the core's, for a
+    plugin's ruleset), by stage: its rules may then test `needs.<id>` of them."""
+    read = functools.partial(read_ruleset, origin=origin, known_needs=known_needs)
+    return parse_clean(text, file, read, RulesetError)
 
 
-def read_ruleset(text: str, reporter: Reporter, origin: str = "core") -> Ruleset | None:
+def read_ruleset(
+    text: str,
+    reporter: Reporter,
+    origin: str = "core",
+    known_needs: Mapping[str, Stage] | None = None,
+) -> Ruleset | None:
     """Validate ruleset text, recording every diagnostic; None when it cannot be built."""
     root = load_located(text, reporter)
     if root is None:
@@ -261,11 +291,12 @@ def read_ruleset(text: str, reporter: Reporter, origin: str = "core") -> Ruleset
         "cut_point_margin"
     )
     needs = _read_needs(top.get("needs"), reporter)
-    need_stages = {n.id: n.stage for n in needs.values()}
+    need_stages = {**(known_needs or {}), **{n.id: n.stage for n in needs.values()}}
     rules = _read_stages(top.get("stages"), reporter, name or "?", need_stages)
+    applies_to = _read_applies_to(top.get("applies_to"), reporter)
     if name is None or version is None:
         return None
-    return Ruleset(
+    ruleset = Ruleset(
         name=name,
         version=version,
         description=description,
@@ -279,7 +310,30 @@ def read_ruleset(text: str, reporter: Reporter, origin: str = "core") -> Ruleset
         sustained_improvements=progress.get("sustained_improvements"),
         cut_point_margin=margin,
         recent_flag_months=safety.get("recent_flag_months"),
+        applies_to=EVERY_SETTING if applies_to == EVERY_SETTING else None,
     )
+    if isinstance(applies_to, tuple):
+        return ruleset.scoped_to(applies_to, _loc(reporter, top["applies_to"]))
+    return ruleset
+
+
+def _read_applies_to(
+    node: Located | None, reporter: Reporter
+) -> tuple[str, ...] | Literal["every-setting"] | None:
+    """`applies_to`: a list of settings, or every-setting."""
+    if node is None:
+        return None
+    if node.value == EVERY_SETTING:
+        return EVERY_SETTING
+    what = f"applies_to (a list of settings, or {EVERY_SETTING})"
+    settings = []
+    for item in require_list(node, reporter, what) or ():
+        setting = require_string(item, reporter, "each setting of applies_to")
+        if setting is not None and not ID_PATTERN.match(setting):
+            reporter.error(item, f"setting {setting!r} must be lower-case words joined by '-'")
+        elif setting is not None:
+            settings.append(setting)
+    return tuple(settings) or None
 
 
 def _loc(reporter: Reporter, node: Located) -> Location:

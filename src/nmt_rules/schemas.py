@@ -33,6 +33,7 @@ from .ruleset import (
     AUDIENCES,
     CAUTION_KEYS,
     DEFAULT_PRIORITY,
+    EVERY_SETTING,
     HOLD_KEYS,
     INVOLVED,
     NEED_KEYS,
@@ -176,6 +177,15 @@ def ruleset_schema() -> dict[str, Any]:
                     description="Inclusive 0-100 ranges covering every score once (primary ruleset only).",
                 ),
                 "cut_point_margin": _setting("cut_point_margin"),
+                "applies_to": {
+                    "description": "Settings whose plans the rules run in: a list, or "
+                    f"{EVERY_SETTING}. Default: every setting, but a plugin's ruleset runs "
+                    "only in the plugin's own settings.",
+                    "anyOf": [
+                        {"const": EVERY_SETTING},
+                        {"type": "array", "items": _ID, "minItems": 1},
+                    ],
+                },
                 "progress": _object(
                     PROGRESS_KEYS, {key: _setting(key) for key in PROGRESS_KEYS.optional}
                 ),
