@@ -152,7 +152,7 @@ def test_a_bad_catalogue_is_reported_with_file_line_col(tmp_path: Path) -> None:
     info = _one(plugin(nmt_rules_catalogues=lambda: [bad]), "broken")
     assert info.error is not None
     assert f"{bad}:5:5: error: a catalogue item is missing required key 'title'" in info.error
-    assert any(d.line == 5 and d.col == 5 for d in info.problems)
+    assert any(d.line == 5 and d.col == 5 for d in info.diagnostics)
 
 
 def test_a_broken_plugin_does_not_take_down_other_settings(tmp_path: Path) -> None:
@@ -224,7 +224,7 @@ def test_a_plugin_ruleset_that_clashes_with_the_core_disables_only_that_plugin(
     assert failed.name == "residential"
     assert failed.error is not None and "clash with the core ruleset" in failed.error
     assert problem in failed.error
-    assert any(d.file == str(rules) for d in failed.problems)
+    assert any(d.file == str(rules) for d in failed.diagnostics)
     plans_in_every_installed_setting(Planner.default(found), make_map(sensory=25))
 
 

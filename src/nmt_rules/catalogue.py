@@ -236,6 +236,8 @@ def read_item(node: Located, reporter: Reporter, need: str | None = None) -> Cat
         and audience
         and ages
     )
+    if any(text.lstrip().upper().startswith("TODO") for text in (title, description)):
+        reporter.warning(node, f"item {item_id!r} still says TODO: write how your staff do it")
     return CatalogueItem(
         id=item_id,
         meets=meets,

@@ -16,14 +16,16 @@ import orjson
 from ._files import atomic_writer
 from .api import Planner, default_planner, planner_for, version
 from .batch import plan_record, read_records
-from .brainmap import load_brain_map
+from .brainmap import load_brain_map, parse_brain_map
 from .check import check_paths
-from .errors import EngineError, NmtRulesError
+from .errors import EngineError, FieldProblem, InputError, NmtRulesError
 from .explain import explain, trace_to_json, trace_to_text
 from .golden import coverage, format_failure, load_cases, run_case
+from .model import BrainMap
 from .plugins import ENTRY_POINT_GROUP, PLUGINS_ENV, load_plugins
 from .report import plan_to_html, plan_to_json, plan_to_text
-from .ruleset import load_ruleset
+from .ruleset import core_ruleset, load_ruleset
+from .scaffold import plugin_spec, write_plugin
 from .schemas import SCHEMAS, schema_text, write_schemas
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -91,14 +93,48 @@ def main() -> None:
     help="text for a person, json for a host application, html for a printable report.",
 )
 @_RULESET_OPTION
+@click.option(
+    "--from",
+    "input_format",
+    metavar="NAME",
+    help="Read BRAIN_MAP with a plugin's input format (an agency's own export; "
+    "`nmt-rules plugins` lists them).",
+)
 @_reports_errors
-def recommend(brain_map: str, setting: str | None, fmt: str, rulesets: tuple[str, ...]) -> None:
-    """Print the sequenced, explained plan for BRAIN_MAP (YAML or JSON)."""
-    parsed = load_brain_map(brain_map)
+def recommend(
+    brain_map: str,
+    setting: str | None,
+    fmt: str,
+    rulesets: tuple[str, ...],
+    input_format: str | None,
+) -> None:
+    """Print the sequenced, explained plan for BRAIN_MAP (YAML or JSON, or --from NAME)."""
     planner = _planner_with(rulesets)
+    if input_format is None:
+        parsed = load_brain_map(brain_map)
+    else:
+        parsed = _read_one(planner, input_format, brain_map)
     plan = planner.plan(parsed, setting)
     render = {"json": plan_to_json, "html": plan_to_html, "text": plan_to_text}[fmt]
     click.echo(render(plan), nl=fmt == "json")
+    _warn_plugin_failures(planner)
+
+
+def _read_one(planner: Planner, input_format: str, path: str) -> BrainMap:
+    """The one brain map a file holds, read with a plugin's input format."""
+    records = planner.read_input(input_format, path)
+    if len(records) != 1:
+        problem = (
+            f"input format {input_format!r} read {len(records)} brain maps from the file; "
+            "recommend plans one (batch plans many)"
+        )
+        raise InputError([FieldProblem("", problem)], path)
+    return parse_brain_map(records[0].data, records[0].source)
+
+
+def _warn_plugin_failures(planner: Planner) -> None:
+    for failure in planner.plugin_failures:
+        click.echo(f"warning: {failure}", err=True)
 
 
 @main.command("plugins")
@@ -114,14 +150,17 @@ def plugins_command(fmt: str) -> None:
         click.echo(f"no plugins loaded (entry-point group '{ENTRY_POINT_GROUP}', {PLUGINS_ENV})")
     for plugin in found.plugins if fmt == "text" else ():
         if plugin.error:
-            click.echo(f"{plugin.name} {plugin.version}  FAILED: {plugin.error}")
+            click.echo(f"{plugin.name} {plugin.version}  DISABLED: {plugin.error}")
             continue
         sizes = ", ".join(f"{c.name} {c.version} ({len(c.items)} items)" for c in plugin.catalogues)
         extra = "".join(f"; ruleset {r.name} ({len(r.rules)} rules)" for r in plugin.rulesets)
+        extra += "".join(f"; input format {f.name}" for f in plugin.input_formats)
         settings = ", ".join(plugin.settings) or "-"
         click.echo(
             f"{plugin.name} {plugin.version}  settings: {settings}  catalogues: {sizes or '-'}{extra}"
         )
+        for warning in plugin.warnings:
+            click.echo(f"  warning: {warning}")
     if found.failed:
         sys.exit(EXIT_FAILURES)
 
@@ -176,14 +215,16 @@ def serve(host: str, port: int, workers: int) -> None:
 
 
 @main.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @_FORMAT_OPTION
 @_reports_errors
 def check(paths: tuple[Path, ...], fmt: str) -> None:
-    """Validate and lint rulesets and catalogues (files or directories).
+    """Validate and lint rulesets, catalogues and plugin folders (files or directories).
 
     Prints every problem as file:line:col: level: message and exits 1 if any is an error.
-    Plugin rulesets and catalogues are checked together with the installed core ruleset.
+    A plugin folder is loaded through its hooks. Everything is checked together with the
+    installed core ruleset and plugins. With no PATHS: the installed core ruleset and every
+    installed plugin.
     """
     report = check_paths(paths)
     if fmt == "json":
@@ -198,6 +239,34 @@ def check(paths: tuple[Path, ...], fmt: str) -> None:
         )
     if report.errors:
         sys.exit(EXIT_FAILURES)
+
+
+@main.command("new-plugin")
+@click.argument("name")
+@click.option("--setting", help="The setting it serves (default: NAME).")
+@click.option("--ages", required=True, help="Ages the setting serves: A-B, whole years.")
+@click.option(
+    "--dir",
+    "parent",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Folder to write nmt-rules-NAME into.",
+)
+@_reports_errors
+def new_plugin(name: str, setting: str | None, ages: str, parent: Path) -> None:
+    """Write a complete setting plugin, nmt-rules-NAME, ready to install and edit.
+
+    It holds a catalogue with a TODO item for every core need at those ages, a golden case,
+    a test, the JSON Schemas its YAML points to, and a pyproject whose wheel ships the YAML.
+    """
+    spec = plugin_spec(name, setting, ages)
+    root = write_plugin(spec, core_ruleset(), parent)
+    click.echo(f"wrote {root}")
+    click.echo(
+        f"next: pip install -e {root}; nmt-rules check {root}; replace the TODO items in "
+        f"{root / 'src' / spec.package / 'catalogue.yaml'}"
+    )
 
 
 @main.command()

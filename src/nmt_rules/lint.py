@@ -23,7 +23,16 @@ from typing import Any, Final
 from .catalogue import Catalogue
 from .errors import Diagnostic, Location
 from .facts import DEFAULT_BANDS, STATIC_FIELDS, FactField
-from .ruleset import AnyOf, Comparison, Condition, Rule, Ruleset, age_spans
+from .ruleset import (
+    EVERY_SETTING,
+    AnyOf,
+    Comparison,
+    Condition,
+    Rule,
+    Ruleset,
+    age_spans,
+    comparisons,
+)
 from .vocabulary import AGE_GROUP_LIMITS, BANDS, INDICATORS, Band, age_group
 
 #: Largest disjunctive normal form examined; bigger conditions are skipped (never guessed).
@@ -342,6 +351,22 @@ def undelivered_needs(
                 message += "; plans there fall back to the need's generic protocol"
             out.append(_warn(need.location, message))
     return out
+
+
+def runs_in_every_setting(ruleset: Ruleset) -> list[Diagnostic]:
+    """Warn about a plugin's rules that run in every setting's plans: its ruleset says
+    `applies_to: every-setting` and the rule does not test `setting` itself."""
+    if ruleset.applies_to != EVERY_SETTING:
+        return []
+    return [
+        _warn(
+            rule.location,
+            f"rule {rule.id!r} does not test `setting`, and its ruleset applies to every "
+            "setting: it raises items in every setting's plans, other plugins' included",
+        )
+        for rule in ruleset.rules
+        if not any(t.path == "setting" for t in comparisons(rule.when))
+    ]
 
 
 def lint_ruleset(

@@ -15,19 +15,20 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from importlib import metadata
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import attrs
 import pluggy
 
 from . import hookspecs
-from ._yaml import ID_PATTERN
-from .catalogue import Catalogue, parse_catalogue
+from ._yaml import ID_PATTERN, Reporter
+from .catalogue import Catalogue, read_catalogue
 from .compile import compile_rulesets
 from .errors import Diagnostic, Location, ValidationError
 from .hookspecs import InputFormat
 from .plugin_calls import EdgeHooks, Raised, call_guarded, call_impl, implementations
-from .ruleset import EVERY_SETTING, Ruleset, core_ruleset, parse_ruleset
+from .ruleset import EVERY_SETTING, Ruleset, core_ruleset, read_ruleset
+from .vocabulary import Stage
 
 ENTRY_POINT_GROUP: Final = "nmt_rules"
 #: Comma-separated plugin names to load; unset loads all, empty or "none" loads none.
@@ -58,8 +59,8 @@ class PluginInfo:
     input_formats: tuple[InputFormat, ...] = ()
     hooks: tuple[str, ...] = ()
     error: str | None = None
-    #: The file:line:col diagnostics behind the error, when it comes from the plugin's YAML.
-    problems: tuple[Diagnostic, ...] = ()
+    #: The file:line:col diagnostics of its YAML: the errors behind `error`, and warnings.
+    diagnostics: tuple[Diagnostic, ...] = ()
     warnings: tuple[str, ...] = ()
 
     @property
@@ -67,9 +68,9 @@ class PluginInfo:
         """Settings this plugin's catalogues serve."""
         return tuple(sorted({c.setting for c in self.catalogues}))
 
-    def failed(self, error: str, problems: Sequence[Diagnostic] = ()) -> PluginInfo:
+    def failed(self, error: str, diagnostics: Sequence[Diagnostic] = ()) -> PluginInfo:
         """This plugin, disabled for this reason."""
-        return attrs.evolve(self, error=error, problems=tuple(problems))
+        return attrs.evolve(self, error=error, diagnostics=tuple(diagnostics))
 
     def summary(self) -> dict[str, Any]:
         """What `nmt-rules plugins --format json` and the HTTP API report for this plugin."""
@@ -186,7 +187,7 @@ def _wanted(value: str | None) -> set[str] | None:
 
 
 def _load(
-    manager: pluggy.PluginManager, source: PluginSource, known_needs: Mapping[str, Any]
+    manager: pluggy.PluginManager, source: PluginSource, needs: Mapping[str, Stage]
 ) -> PluginInfo:
     """Import and register one plugin, call its data hooks and validate their files."""
     info = PluginInfo(source.name, source.version)
@@ -227,24 +228,38 @@ def _load(
     formats = _input_formats(manager, source.name)
     if isinstance(formats, str):
         return info.failed(formats)
-    try:
-        catalogues = tuple(
-            parse_catalogue(text, shown, source.name)
-            for text, shown in files.get("nmt_rules_catalogues", ())
-        )
-        rulesets = tuple(
-            parse_ruleset(text, shown, source.name, known_needs)
-            for text, shown in files.get("nmt_rules_rulesets", ())
-        )
-    except ValidationError as exc:
-        return info.failed(f"invalid YAML:\n  {_lines(exc.diagnostics)}", exc.diagnostics)
+    reporters: list[Reporter] = []
+    catalogues = tuple(
+        _read_yaml(read_catalogue, text, shown, reporters, plugin=source.name)
+        for text, shown in files.get("nmt_rules_catalogues", ())
+    )
+    rulesets = tuple(
+        _read_yaml(read_ruleset, text, shown, reporters, origin=source.name, known_needs=needs)
+        for text, shown in files.get("nmt_rules_rulesets", ())
+    )
+    diagnostics = tuple(d for r in reporters for d in r.diagnostics)
+    if any(r.has_errors for r in reporters) or None in catalogues or None in rulesets:
+        return info.failed(f"invalid YAML:\n  {_lines(diagnostics)}", diagnostics)
     return attrs.evolve(
         info,
-        catalogues=catalogues,
-        rulesets=rulesets,
+        catalogues=tuple(c for c in catalogues if c is not None),
+        rulesets=tuple(r for r in rulesets if r is not None),
         input_formats=formats,
         warnings=tuple(warnings),
+        diagnostics=diagnostics,
     )
+
+
+T = TypeVar("T")
+
+
+def _read_yaml(
+    read: Callable[..., T | None], text: str, shown: str, reporters: list[Reporter], **options: Any
+) -> T | None:
+    """Read one file with a collecting reader, keeping its warnings as well as its errors."""
+    reporter = Reporter(shown)
+    reporters.append(reporter)
+    return read(text, reporter, **options)
 
 
 def _hook_names() -> list[str]:
