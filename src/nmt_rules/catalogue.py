@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import functools
 import hashlib
 from collections import defaultdict
@@ -60,7 +61,11 @@ ROLES: Final = (
     "nurse",
     "person",
 )
-CATALOGUE_KEYS: Final = Keys(("catalogue", "version", "setting", "items"), ("description",))
+CATALOGUE_KEYS: Final = Keys(
+    ("catalogue", "version", "setting", "items"), ("description", "vocabulary")
+)
+#: Roles and modalities a catalogue uses beyond the shared ones (MODALITIES, ROLES).
+VOCABULARY_KEYS: Final = Keys((), ("roles", "modalities"))
 ITEM_KEYS: Final = Keys(
     ("id", "meets", "title", "description", "modality", "delivered_by", "audience", "ages"),
     (
@@ -130,6 +135,15 @@ PROTOCOL_KEYS: Final = Keys(
 )
 AGES_KEYS: Final = Keys(("min", "max"))
 DOSE_KEYS: Final = Keys(("frequency", "duration"))
+
+
+@attrs.frozen
+class Vocabulary:
+    """The roles and modalities a catalogue's items may use: the shared ones and those the
+    catalogue declares (an agency with speech therapists does not fork nmt-rules)."""
+
+    roles: tuple[str, ...] = ROLES
+    modalities: tuple[str, ...] = MODALITIES
 
 
 @attrs.frozen
@@ -231,10 +245,14 @@ def read_catalogue(text: str, reporter: Reporter, plugin: str = "?") -> Catalogu
         if "description" in top
         else ""
     )
+    declared = _read_vocabulary(top.get("vocabulary"), reporter)
+    vocabulary = Vocabulary(
+        (*ROLES, *declared.get("roles", {})), (*MODALITIES, *declared.get("modalities", {}))
+    )
     items: list[CatalogueItem] = []
     seen: dict[str, Location] = {}
     for node in require_list(top.get("items"), reporter, "items") or ():
-        item = read_item(node, reporter)
+        item = read_item(node, reporter, vocabulary=vocabulary)
         if item is None:
             continue
         if item.id in seen:
@@ -245,6 +263,8 @@ def read_catalogue(text: str, reporter: Reporter, plugin: str = "?") -> Catalogu
             continue
         seen[item.id] = item.location
         items.append(item)
+    if not reporter.has_errors:  # an item with an error may be the one that uses a word
+        _unused_vocabulary(declared, items, reporter)
     if name is None or version is None or setting is None:
         return None
     return Catalogue(
@@ -259,8 +279,54 @@ def read_catalogue(text: str, reporter: Reporter, plugin: str = "?") -> Catalogu
     )
 
 
-def read_item(node: Located, reporter: Reporter, need: str | None = None) -> CatalogueItem | None:
-    """Validate one catalogue item; with `need`, a need's protocol item that meets it."""
+def _read_vocabulary(node: Located | None, reporter: Reporter) -> dict[str, dict[str, Located]]:
+    """The roles and modalities a catalogue declares, each with where it was declared."""
+    fields = check_mapping(node, reporter, "vocabulary", *VOCABULARY_KEYS) if node else None
+    out: dict[str, dict[str, Located]] = {}
+    shared = {"roles": ROLES, "modalities": MODALITIES}
+    for key, value in (fields or {}).items():
+        if key not in shared:
+            continue
+        out[key] = {}
+        for item in require_list(value, reporter, f"vocabulary.{key}") or ():
+            word = require_string(item, reporter, f"each of vocabulary.{key}")
+            if word is None:
+                continue
+            if not ID_PATTERN.match(word):
+                reporter.error(item, f"{word!r} must be lower-case words joined by '-'")
+            elif word in shared[key]:
+                reporter.warning(item, f"{word!r} is already one of the shared {key}")
+            else:
+                out[key][word] = item
+    return out
+
+
+def _unused_vocabulary(
+    declared: Mapping[str, Mapping[str, Located]],
+    items: Iterable[CatalogueItem],
+    reporter: Reporter,
+) -> None:
+    used = {
+        "roles": {r for i in items for r in (*i.delivered_by, *i.audience)},
+        "modalities": {i.modality for i in items},
+    }
+    for key, words in declared.items():
+        for word, at in words.items():
+            if word not in used[key]:
+                reporter.warning(
+                    at, f"{word!r} is declared in vocabulary.{key} but no item uses it"
+                )
+
+
+def read_item(
+    node: Located,
+    reporter: Reporter,
+    need: str | None = None,
+    vocabulary: Vocabulary = Vocabulary(),
+) -> CatalogueItem | None:
+    """Validate one catalogue item; with `need`, a need's protocol item that meets it.
+
+    Roles and modalities must be in the vocabulary: the shared one, or the catalogue's."""
     fields = check_mapping(
         node,
         reporter,
@@ -276,9 +342,9 @@ def read_item(node: Located, reporter: Reporter, need: str | None = None) -> Cat
     meets = _strings(fields.get("meets"), reporter, "meets") if need is None else (need,)
     title = require_string(fields.get("title"), reporter, "title")
     description = require_string(fields.get("description"), reporter, "description")
-    modality = require_choice(fields.get("modality"), MODALITIES, "modality", reporter)
-    delivered_by = _roles(fields.get("delivered_by"), reporter, "delivered_by")
-    audience = _roles(fields.get("audience"), reporter, "audience")
+    modality = _word(fields.get("modality"), vocabulary.modalities, "modality", reporter)
+    delivered_by = _roles(fields.get("delivered_by"), vocabulary.roles, reporter, "delivered_by")
+    audience = _roles(fields.get("audience"), vocabulary.roles, reporter, "audience")
     ages = _ages(fields.get("ages"), reporter)
     dose = _dose(fields["dose"], reporter) if "dose" in fields else None
     contraindications = (
@@ -373,12 +439,36 @@ def _strings(node: Located | None, reporter: Reporter, what: str) -> tuple[str, 
     return None if None in values else tuple(v for v in values if v is not None)
 
 
-def _roles(node: Located | None, reporter: Reporter, what: str) -> tuple[str, ...] | None:
+def _roles(
+    node: Located | None, roles: tuple[str, ...], reporter: Reporter, what: str
+) -> tuple[str, ...] | None:
     items = require_list(node, reporter, what)
     if items is None:
         return None
-    roles = [require_choice(i, ROLES, what, reporter) for i in items]
-    return None if None in roles else tuple(r for r in roles if r is not None)
+    found = [_word(i, roles, what, reporter) for i in items]
+    return None if None in found else tuple(r for r in found if r is not None)
+
+
+def _word(
+    node: Located | None, known: tuple[str, ...], what: str, reporter: Reporter
+) -> str | None:
+    """A role or modality of the vocabulary; an unknown one is an error with the closest
+    known word and how to declare a new one."""
+    if node is None:
+        return None
+    value = node.value
+    if isinstance(value, str) and value in known:
+        return value
+    kind = "modality" if what == "modality" else "role"
+    section = "modalities" if kind == "modality" else "roles"
+    hint = difflib.get_close_matches(str(value), known, n=1)
+    suggestion = f"did you mean {hint[0]!r}? " if hint else ""
+    reporter.error(
+        node,
+        f"unknown {kind} {describe(value)} in {what}; {suggestion}"
+        f"a {kind} of your own is declared under `vocabulary: {section}:`",
+    )
+    return None
 
 
 def _ages(node: Located | None, reporter: Reporter) -> tuple[int, int] | None:

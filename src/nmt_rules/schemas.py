@@ -27,6 +27,7 @@ from .catalogue import (
     PROTOCOL_KEYS,
     RELEASE_TIMINGS,
     ROLES,
+    VOCABULARY_KEYS,
 )
 from .facts import STATIC_FIELDS, FactField
 from .model import Plan
@@ -318,9 +319,17 @@ def _rule_schema(indicators: list[str]) -> dict[str, Any]:
     )
 
 
-def _item_schema(keys: Keys) -> dict[str, Any]:
-    """A catalogue item, or (without `meets`) a need's protocol item."""
-    roles = {"type": "array", "items": {"enum": list(ROLES)}, "minItems": 1}
+def _open(shared: tuple[str, ...], section: str) -> dict[str, Any]:
+    """One of the shared words, or one the catalogue declares under `vocabulary`."""
+    declared = {**_ID, "description": f"declared under vocabulary.{section}"}
+    return {"anyOf": [{"enum": list(shared)}, declared]}
+
+
+def _item_schema(keys: Keys, declared: bool = False) -> dict[str, Any]:
+    """A catalogue item, or (without `meets`) a need's protocol item; `declared`: a catalogue
+    may use roles and modalities it declares."""
+    role = _open(ROLES, "roles") if declared else {"enum": list(ROLES)}
+    roles = {"type": "array", "items": role, "minItems": 1}
     texts = {"type": "array", "items": _TEXT, "minItems": 1}
     age = {"type": "integer", "minimum": 0, "maximum": 120}
     properties = {
@@ -328,7 +337,7 @@ def _item_schema(keys: Keys) -> dict[str, Any]:
         "meets": {**texts, "description": "Need ids from a loaded ruleset."},
         "title": _TEXT,
         "description": _TEXT,
-        "modality": {"enum": list(MODALITIES)},
+        "modality": _open(MODALITIES, "modalities") if declared else {"enum": list(MODALITIES)},
         "delivered_by": roles,
         "audience": {**roles, "description": "Who the description is written for."},
         "ages": _object(AGES_KEYS, {"min": age, "max": age}),
@@ -366,7 +375,8 @@ def _item_schema(keys: Keys) -> dict[str, Any]:
 
 def catalogue_schema() -> dict[str, Any]:
     """JSON Schema of a setting catalogue file."""
-    item = _item_schema(ITEM_KEYS)
+    item = _item_schema(ITEM_KEYS, declared=True)
+    words = {"type": "array", "items": _ID, "minItems": 1}
     return {
         **_header(
             "catalogue",
@@ -380,6 +390,11 @@ def catalogue_schema() -> dict[str, Any]:
                 "version": {**_TEXT, "description": "Quote numbers: '1.0'."},
                 "setting": _ID,
                 "description": _TEXT,
+                "vocabulary": _object(
+                    VOCABULARY_KEYS,
+                    {"roles": words, "modalities": words},
+                    description="Roles and modalities of the setting beyond the shared ones.",
+                ),
                 "items": {"type": "array", "items": {"$ref": "#/$defs/item"}, "minItems": 1},
             },
         ),
