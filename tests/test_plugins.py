@@ -373,6 +373,7 @@ def test_every_need_raised_at_a_served_age_has_an_item_in_the_setting(
 EXAMPLE_PLUGIN = Path(__file__).parent.parent / "examples" / "plugin" / "nmt-rules-hospital"
 
 
+@pytest.mark.slow
 def test_a_throwaway_plugin_installed_from_a_temporary_directory_shows_in_plans(
     tmp_path: Path,
 ) -> None:
@@ -419,3 +420,33 @@ def test_a_throwaway_plugin_installed_from_a_temporary_directory_shows_in_plans(
     assert {"name": "hospital", "version": "0.4.0"} in plan["provenance"]["plugins"]
     without_item = [i for i in plan["items"] if not i["delivery"]]
     assert all(i["delivery_note"] for i in without_item)
+    # The ward's CSV export, read by the plugin's input format.
+    export = tmp_path / "ward.csv"
+    export.write_text(
+        "patient,age,assessed,sensory_integration,self_regulation,relational,cognitive,flags\n"
+        "w-17,9,2026-10-01,60,80,80,90,self_harm\n",
+        encoding="utf-8",
+    )
+    from_csv = subprocess.run(
+        [*cli, "recommend", str(export), "--from", "hospital-csv", "--format", "json"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert from_csv.returncode == 0, from_csv.stderr
+    csv_plan = json.loads(from_csv.stdout)
+    assert csv_plan["subject_id"] == "w-17" and csv_plan["setting"] == "hospital"
+    assert csv_plan["items"][0]["need"] == "self-harm-response"
+    export.write_text(
+        "patient,age,assessed,sensory_integration,self_regulation,relational,cognitive,flags\n"
+        "w-18,9,2026-10-01,sixty,80,80,90,\n",
+        encoding="utf-8",
+    )
+    bad = subprocess.run(
+        [*cli, "recommend", str(export), "--from", "hospital-csv"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode == 2
+    assert f"{export}:2: domains.sensory_integration:" in bad.stderr
