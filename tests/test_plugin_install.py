@@ -54,8 +54,8 @@ def _broken_plugins(folder: Path) -> list[Path]:
     clash = _new_plugin(folder, "clash", "--ages", "5-10")
     package = clash / "src" / "nmt_rules_clash"
     (package / "rules.yaml").write_text(CLASHING_RULES, encoding="utf-8")
-    with (package / "__init__.py").open("a", encoding="utf-8") as init:
-        init.write(
+    with (package / "__init__.py").open("a", encoding="utf-8") as hooks:
+        hooks.write(
             "\n\n@hookimpl\ndef nmt_rules_rulesets() -> DataFiles:\n"
             '    return resources.files(__name__) / "rules.yaml"\n'
         )
