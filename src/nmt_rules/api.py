@@ -237,14 +237,14 @@ def recommend(
     return planner_for(rulesets).plan(brain_map, setting)
 
 
-_custom: dict[tuple[tuple[str, str], ...], Planner] = {}
+_custom: dict[tuple[tuple[str, str, str], ...], Planner] = {}
 _CUSTOM_LIMIT = 8
 
 
 def planner_for(rulesets: tuple[Ruleset, ...]) -> Planner:
     """A Planner running these rulesets with the installed catalogues; kept (a few at a
     time) so repeated calls do not recompile."""
-    key = tuple((r.name, r.sha256) for r in rulesets)
+    key = tuple((r.name, r.sha256, r.origin) for r in rulesets)
     with _default_lock:
         planner = _custom.get(key)
     if planner is None:

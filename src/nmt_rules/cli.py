@@ -18,6 +18,7 @@ from .api import Planner, default_planner, planner_for, version
 from .batch import plan_record, read_records
 from .brainmap import load_brain_map, parse_brain_map
 from .check import check_paths
+from .diff import diff_plans, diff_to_dict, diff_to_text, records_of
 from .errors import EngineError, FieldProblem, InputError, NmtRulesError
 from .explain import explain, trace_to_json, trace_to_text
 from .golden import coverage, format_failure, load_cases, run_case
@@ -337,6 +338,52 @@ def test_command(
         if below:
             click.echo(f"coverage {report.percent:.1f}% is below --min-coverage {min_coverage:g}")
     if failed or below:
+        sys.exit(EXIT_FAILURES)
+
+
+@main.command("diff")
+@click.argument("maps", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--ruleset",
+    "rulesets",
+    multiple=True,
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The new ruleset files (repeatable).",
+)
+@click.option(
+    "--base",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="The ruleset files to compare with (repeatable; default: the installed ones).",
+)
+@click.option("--setting", "-s", help="Setting for every map (overrides each map's).")
+@_FORMAT_OPTION
+@_reports_errors
+def diff_command(
+    maps: tuple[Path, ...],
+    rulesets: tuple[str, ...],
+    base: tuple[str, ...],
+    setting: str | None,
+    fmt: str,
+) -> None:
+    """How plans change with the new rulesets: MAPS are map files, folders or JSON Lines.
+
+    Prints how many plans change and, per need, in how many plans it was added, removed or
+    changed status, with example map ids. Exit 1 if some map could not be planned.
+    """
+    new_planner, base_planner = _planner_with(rulesets), _planner_with(base)
+    if setting is not None:
+        new_planner.check_setting(setting)
+    result = diff_plans(base_planner, new_planner, records_of(maps), setting)
+    labels = list(base) or ["installed rulesets"], list(rulesets)
+    if fmt == "json":
+        click.echo(json.dumps(diff_to_dict(result, *labels), indent=2))
+    else:
+        click.echo(diff_to_text(result, *labels), nl=False)
+    for problem in result.failed:
+        click.echo(problem, err=True)
+    if result.failed:
         sys.exit(EXIT_FAILURES)
 
 
