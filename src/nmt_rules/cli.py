@@ -20,7 +20,7 @@ from .brainmap import load_brain_map, parse_brain_map
 from .check import check_paths
 from .diff import diff_plans, diff_to_dict, diff_to_text, records_of
 from .errors import EngineError, FieldProblem, InputError, NmtRulesError
-from .explain import explain, trace_to_json, trace_to_text
+from .explain import explain, find_rule, trace_to_json, trace_to_text, why_not, why_not_to_text
 from .golden import coverage, format_failure, load_cases, run_case
 from .model import BrainMap
 from .plugins import ENTRY_POINT_GROUP, PLUGINS_ENV, load_plugins
@@ -392,14 +392,37 @@ def diff_command(
 @click.option("--setting", "-s", help="Setting that delivers the plan (overrides the map's).")
 @_FORMAT_OPTION
 @_RULESET_OPTION
+@click.option(
+    "--why-not",
+    "rule_id",
+    metavar="RULE",
+    help="Show which of RULE's tests held and which failed, with the fact values.",
+)
 @_reports_errors
 def explain_command(
-    brain_map: str, setting: str | None, fmt: str, rulesets: tuple[str, ...]
+    brain_map: str, setting: str | None, fmt: str, rulesets: tuple[str, ...], rule_id: str | None
 ) -> None:
-    """Trace one evaluation of BRAIN_MAP stage by stage: facts, firings, needs, deferrals."""
+    """Trace one evaluation of BRAIN_MAP stage by stage: facts, firings, needs, deferrals.
+
+    With --why-not RULE (`ruleset/rule` or a rule id), show instead why that rule did or did
+    not fire: each of its tests with the value of the fact it tests.
+    """
     parsed = load_brain_map(brain_map)
-    trace = explain(_planner_with(rulesets), parsed, setting)
-    click.echo(trace_to_json(trace) if fmt == "json" else trace_to_text(trace), nl=fmt == "json")
+    planner = _planner_with(rulesets)
+    if rule_id is None:
+        trace = explain(planner, parsed, setting)
+        click.echo(
+            trace_to_json(trace) if fmt == "json" else trace_to_text(trace), nl=fmt == "json"
+        )
+        return
+    found = find_rule(planner, rule_id)
+    if isinstance(found, list):
+        hint = f"; did you mean {', '.join(found)}?" if found else ""
+        raise click.BadParameter(f"no single rule {rule_id!r}{hint}", param_hint="--why-not")
+    result = why_not(planner, parsed, found, setting)
+    click.echo(
+        trace_to_json(result) if fmt == "json" else why_not_to_text(result), nl=fmt == "json"
+    )
 
 
 if __name__ == "__main__":  # python -m nmt_rules.cli
