@@ -179,3 +179,43 @@ def test_without_paths_and_no_tests_golden_is_a_usage_error(
     result = CliRunner().invoke(main, ["test"])
     assert result.exit_code == 2
     assert "tests/golden does not exist" in result.output
+
+
+EXTRA = """\
+ruleset: extra
+version: '1'
+needs: {}
+stages:
+  sensory:
+    - id: drumming-circle
+      when:
+        - bands.sensory_integration: mild
+        - age.years: {gte: 100}
+      needs: [patterned-rhythmic-activity]
+      because: A drumming circle suits centenarians with mild sensory difficulties.
+"""
+
+
+def test_coverage_of_one_ruleset_with_paths_relative_to_where_it_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "drafts").mkdir()
+    (tmp_path / "drafts" / "extra.yaml").write_text(EXTRA, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    args = ["test", str(GOLDEN / "core"), "--ruleset", str(ROOT / "rulesets" / "core.yaml")]
+    result = CliRunner().invoke(
+        main, [*args, "--ruleset", "drafts/extra.yaml", "--coverage-of", "extra"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "coverage of extra: 0/1 rules fired (0.0%)" in result.stdout
+    assert "never fired: extra/drumming-circle  (drafts/extra.yaml:6:7)" in result.stdout
+    assert "nmt-core/" not in result.stdout
+    core = CliRunner().invoke(main, [*args, "--coverage-of", "nmt-core", "--min-coverage", "100"])
+    assert core.exit_code == 0, core.output
+    assert "coverage of nmt-core: " in core.stdout and "(100.0%)" in core.stdout
+
+
+def test_coverage_of_an_unknown_ruleset_is_a_usage_error() -> None:
+    result = CliRunner().invoke(main, ["test", str(GOLDEN / "core"), "--coverage-of", "nmt-cor"])
+    assert result.exit_code == 2
+    assert "no ruleset 'nmt-cor' is loaded; loaded: nmt-core" in result.stderr

@@ -299,12 +299,19 @@ def schema(name: str | None, directory: Path | None) -> None:
     type=click.FloatRange(0, 100),
     help="Fail when fewer than this percent of rules fired in some case (implies --coverage).",
 )
+@click.option(
+    "--coverage-of",
+    "coverage_of",
+    metavar="RULESET",
+    help="Count coverage of this ruleset's rules only (its name; implies --coverage).",
+)
 @_RULESET_OPTION
 @_reports_errors
 def test_command(
     paths: tuple[Path, ...],
     show_coverage: bool,
     min_coverage: float | None,
+    coverage_of: str | None,
     rulesets: tuple[str, ...],
 ) -> None:
     """Run golden cases (default: ./tests/golden) and report failures as readable diffs."""
@@ -315,6 +322,12 @@ def test_command(
             )
         paths = (DEFAULT_CASES,)
     planner = _planner_with(rulesets)
+    names = [r.name for r in planner.rulesets]
+    if coverage_of is not None and coverage_of not in names:
+        raise click.BadParameter(
+            f"no ruleset {coverage_of!r} is loaded; loaded: {', '.join(names)}",
+            param_hint="--coverage-of",
+        )
     cases, problems = load_cases(paths, planner)
     if problems:
         for problem in problems:
@@ -328,10 +341,11 @@ def test_command(
         click.echo(format_failure(result))
     click.echo(f"{len(results) - len(failed)} passed, {len(failed)} failed")
     below = False
-    if show_coverage or min_coverage is not None:
-        report = coverage(planner, results)
+    if show_coverage or min_coverage is not None or coverage_of is not None:
+        report = coverage(planner, results, coverage_of)
         total = len(report.fired) + len(report.missed)
-        click.echo(f"coverage: {len(report.fired)}/{total} rules fired ({report.percent:.1f}%)")
+        of = f" of {coverage_of}" if coverage_of else ""
+        click.echo(f"coverage{of}: {len(report.fired)}/{total} rules fired ({report.percent:.1f}%)")
         for rule, where in report.missed:
             click.echo(f"  never fired: {rule}  ({where})")
         below = min_coverage is not None and report.percent < min_coverage

@@ -618,13 +618,18 @@ def _item_problems(want: ItemExpectation, got: PlanItem) -> Iterable[str]:
         yield f"delivery_age: expected {want.delivery_age:g}, got {got.delivery_age}"
 
 
-def coverage(planner: Planner, results: Iterable[CaseResult]) -> Coverage:
-    """Rules of the planner's rulesets that fired in at least one case, and those that did not."""
+def coverage(
+    planner: Planner, results: Iterable[CaseResult], ruleset: str | None = None
+) -> Coverage:
+    """Rules of the planner's rulesets (or of the one named) that fired in at least one
+    case, and those that did not."""
     fired: set[str] = set()
     for result in results:
         fired |= result.fired
     hit, missed = [], []
     for rule in planner.rules:
+        if ruleset is not None and rule.ruleset != ruleset:
+            continue
         if rule.qualified_id in fired:
             hit.append(rule.qualified_id)
         else:

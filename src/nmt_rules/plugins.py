@@ -21,6 +21,7 @@ import attrs
 import pluggy
 
 from . import hookspecs
+from ._files import shown_path
 from ._yaml import ID_PATTERN, Reporter
 from .catalogue import Catalogue, read_catalogue
 from .compile import compile_rulesets
@@ -301,7 +302,7 @@ def _from_package(path: str, module: object) -> Path:
 
 def _read(file: Path | Traversable, hook: str) -> tuple[str, str] | str:
     """(text, name to show) of a returned file, or an error message."""
-    shown = _display(file)
+    shown = shown_path(file)
     text = call_guarded(file.read_text, encoding="utf-8")
     if isinstance(text, Raised):
         return f"hook {hook} returned {shown}, which cannot be read: {text}"
@@ -382,11 +383,3 @@ def _without_clashes(plugins: list[PluginInfo]) -> list[PluginInfo]:
 
 def _lines(diagnostics: Iterable[Diagnostic]) -> str:
     return "\n  ".join(str(d) for d in diagnostics if d.level == "error")
-
-
-def _display(file: Path | Traversable) -> str:
-    path = Path(str(file))
-    try:
-        return str(path.relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)

@@ -16,6 +16,7 @@ from typing import Any, Final, Literal
 
 import attrs
 
+from ._files import shown_path
 from ._yaml import (
     ID_PATTERN,
     Keys,
@@ -252,15 +253,18 @@ class Ruleset:
 def load_ruleset(path: str | Path, origin: str | None = None) -> Ruleset:
     """Read and validate a ruleset file; raise RulesetError listing every problem.
 
-    `origin` (what provenance records) defaults to the file's path."""
-    return parse_ruleset(read_source(path, RulesetError), str(path), origin or str(path))
+    `origin` (what provenance records) defaults to the file's path as given; messages show
+    it relative to the current folder."""
+    text = read_source(path, RulesetError)
+    return parse_ruleset(text, shown_path(path), origin or str(path))
 
 
 @functools.cache
 def core_ruleset() -> Ruleset:
     """The core ruleset shipped inside the package (parsed once per process)."""
     resource = resources.files("nmt_rules") / "rulesets" / "core.yaml"
-    return parse_ruleset(resource.read_text(encoding="utf-8"), "rulesets/core.yaml", "core")
+    text = resource.read_text(encoding="utf-8")
+    return parse_ruleset(text, shown_path(resource), "core")
 
 
 def parse_ruleset(
