@@ -17,10 +17,11 @@ from ._files import atomic_writer
 from .api import Planner, default_planner, planner_for, version
 from .batch import plan_record, read_records
 from .brainmap import load_brain_map, parse_brain_map
-from .check import check_paths
+from .check import check_paths, files_to_check
 from .diff import diff_plans, diff_to_dict, diff_to_text, records_of
-from .errors import EngineError, FieldProblem, InputError, NmtRulesError
+from .errors import Diagnostic, EngineError, FieldProblem, InputError, NmtRulesError
 from .explain import explain, find_rule, trace_to_json, trace_to_text, why_not, why_not_to_text
+from .fmt import format_file
 from .golden import coverage, format_failure, load_cases, run_case
 from .model import BrainMap
 from .plugins import ENTRY_POINT_GROUP, PLUGINS_ENV, load_plugins
@@ -239,6 +240,42 @@ def check(paths: tuple[Path, ...], fmt: str) -> None:
             err=True,
         )
     if report.errors:
+        sys.exit(EXIT_FAILURES)
+
+
+@main.command("fmt")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--check", "check_only", is_flag=True, help="Change nothing; exit 1 if a file would change."
+)
+@_reports_errors
+def fmt_command(paths: tuple[Path, ...], check_only: bool) -> None:
+    """Put ruleset and catalogue YAML (files or directories) in canonical key order.
+
+    Comments, quoting and layout are kept; files of other kinds are skipped. With --check
+    (for CI), list the files that would change and exit 1 if any would.
+    """
+    changed: list[Path] = []
+    problems: list[Diagnostic] = []
+    for path, _ in files_to_check(paths):
+        result = format_file(path)
+        if isinstance(result, Diagnostic):
+            problems.append(result)
+        elif result.changed:
+            changed.append(path)
+            if not check_only:
+                assert result.after is not None
+                with atomic_writer(path) as handle:
+                    handle.write(result.after)
+    for problem in problems:
+        click.echo(str(problem), err=True)
+    verb = "would reformat" if check_only else "reformatted"
+    for path in changed:
+        click.echo(f"{verb} {path}")
+    click.echo(f"{len(changed)} file(s) {verb}", err=True)
+    if problems:
+        sys.exit(EXIT_INPUT)
+    if check_only and changed:
         sys.exit(EXIT_FAILURES)
 
 
