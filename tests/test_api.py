@@ -6,6 +6,7 @@ import inspect
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,7 @@ from nmt_rules import (
 from .conftest import make_map
 
 ROOT = Path(__file__).resolve().parent.parent
+PIP_WHEEL = (sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation")
 
 
 def test_everything_in_all_exists_and_is_documented() -> None:
@@ -112,3 +114,21 @@ def test_plans_are_the_same_whatever_the_hash_seed(tmp_path: Path) -> None:
         assert result.returncode == 0, result.stderr
         outputs.add(result.stdout)
     assert len(outputs) == 1
+
+
+@pytest.mark.slow
+def test_the_wheel_ships_types_rulesets_and_the_schemas_their_headers_name(
+    tmp_path: Path,
+) -> None:
+    subprocess.run(
+        [*PIP_WHEEL, "-w", str(tmp_path), str(ROOT)],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("nmt_rules-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert "nmt_rules/py.typed" in names
+    assert "nmt_rules/rulesets/core.yaml" in names
+    header = zipfile.ZipFile(wheel).read("nmt_rules/rulesets/core.yaml").decode().splitlines()[0]
+    schema = header.split("$schema=")[1]
+    assert str(Path("nmt_rules/rulesets") / schema).replace("rulesets/../", "") in names

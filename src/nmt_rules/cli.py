@@ -323,6 +323,11 @@ def schema(name: str | None, directory: Path | None) -> None:
     if directory is not None:
         for path in write_schemas(directory):
             click.echo(f"wrote {path}")
+        # The header path is relative to the YAML file, so a copied ruleset needs its own.
+        click.echo(
+            "first line of a ruleset in this folder (the path is relative to the file):\n"
+            f"# yaml-language-server: $schema={directory.as_posix()}/ruleset.schema.json"
+        )
         return
     assert name is not None
     click.echo(schema_text(name), nl=False)
