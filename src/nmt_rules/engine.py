@@ -1,8 +1,8 @@
 """Evaluate facts on the durable-rules C core, pass by pass, losing no firing.
 
-The Host API of durable-rules was seen to drop firings (shared notes; our benchmark's maps
-lost none), runs timer threads and is several times slower, so this module drives
-`durable_rules_engine` directly, with calls serialised per engine since the C core has no
+The Host API of durable-rules was reported to drop firings (one action run where eleven
+rules matched; our benchmark's maps lost none), runs timer threads and is several times
+slower, so this module drives `durable_rules_engine` directly, with calls serialised per engine since the C core has no
 locks of its own. docs/engine.md has the whole picture.
 
 Each handle keeps one long-lived session and every evaluation asserts its fact, drains the
