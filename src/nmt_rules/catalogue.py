@@ -26,7 +26,7 @@ from ._yaml import (
     require_string,
 )
 from .errors import CatalogueError, Diagnostic, Location
-from .model import Delivery, Dose
+from .model import Delivery, Dose, Plain
 
 MODALITIES: Final = (
     "talk",
@@ -62,7 +62,7 @@ ROLES: Final = (
 CATALOGUE_KEYS: Final = Keys(("catalogue", "version", "setting", "items"), ("description",))
 ITEM_KEYS: Final = Keys(
     ("id", "meets", "title", "description", "modality", "delivered_by", "audience", "ages"),
-    ("dose", "contraindications", "reference"),
+    ("dose", "contraindications", "reference", "plain"),
 )
 #: A need's own protocol (core ruleset safety needs): an item whose `meets` is that need.
 PROTOCOL_KEYS: Final = Keys(
@@ -70,6 +70,8 @@ PROTOCOL_KEYS: Final = Keys(
 )
 AGES_KEYS: Final = Keys(("min", "max"))
 DOSE_KEYS: Final = Keys(("frequency", "duration"))
+#: Plain-language texts for handouts (needs, catalogue and protocol items).
+PLAIN_KEYS: Final = Keys(("title", "do"))
 
 
 @attrs.frozen
@@ -89,6 +91,7 @@ class CatalogueItem:
     contraindications: tuple[str, ...]
     reference: str | None
     location: Location
+    plain: Plain | None = None
 
     def delivery(self, catalogue: str) -> Delivery:
         """This item as it appears in a plan."""
@@ -103,6 +106,7 @@ class CatalogueItem:
             dose=self.dose,
             contraindications=self.contraindications,
             reference=self.reference,
+            plain=self.plain,
         )
 
 
@@ -214,6 +218,7 @@ def read_item(node: Located, reporter: Reporter, need: str | None = None) -> Cat
         if "reference" in fields
         else None
     )
+    plain = read_plain(fields["plain"], reporter) if "plain" in fields else None
     if any(d.level == "error" for d in reporter.diagnostics[before:]) or None in (
         item_id,
         meets,
@@ -250,6 +255,7 @@ def read_item(node: Located, reporter: Reporter, need: str | None = None) -> Cat
         contraindications=contraindications or (),
         reference=reference,
         location=Location(reporter.file, node.line, node.col),
+        plain=plain,
     )
 
 
@@ -297,6 +303,38 @@ def _dose(node: Located, reporter: Reporter) -> Dose | None:
     frequency = require_string(fields.get("frequency"), reporter, "frequency")
     duration = require_string(fields.get("duration"), reporter, "duration")
     return Dose(frequency, duration) if frequency and duration else None
+
+
+def read_plain(node: Located, reporter: Reporter) -> Plain | None:
+    """Validate a `plain` block: a plain-language title and what to do."""
+    fields = check_mapping(node, reporter, "plain", *PLAIN_KEYS)
+    if not fields:
+        return None
+    title = require_string(fields.get("title"), reporter, "plain title")
+    do = require_string(fields.get("do"), reporter, "plain do")
+    return Plain(" ".join(title.split()), " ".join(do.split())) if title and do else None
+
+
+def missing_plain(what: str, location: Location) -> Diagnostic:
+    """The warning for a need or item without plain texts (handouts fall back to its
+    clinical title and description)."""
+    return Diagnostic(
+        location.file,
+        location.line,
+        location.col,
+        "warning",
+        f"{what} has no `plain` texts: handouts for caregivers, teachers and the person "
+        "will show its clinical title and description",
+    )
+
+
+def catalogue_diagnostics(catalogue: Catalogue) -> list[Diagnostic]:
+    """Warnings about a loaded catalogue: items without plain texts."""
+    return [
+        missing_plain(f"item {item.id!r}", item.location)
+        for item in catalogue.items
+        if item.plain is None
+    ]
 
 
 #: Most resolutions kept (settings x needs x ages stays far below it for real catalogues).

@@ -17,7 +17,13 @@ import attrs
 import yaml
 
 from ._yaml import LOADER, Reporter
-from .catalogue import Catalogue, CatalogueIndex, read_catalogue, unknown_need_diagnostics
+from .catalogue import (
+    Catalogue,
+    CatalogueIndex,
+    catalogue_diagnostics,
+    read_catalogue,
+    unknown_need_diagnostics,
+)
 from .compile import compile_rulesets
 from .errors import Diagnostic, RulesetError
 from .lint import lint_ruleset
@@ -116,6 +122,7 @@ def check_paths(paths: Sequence[Path], plugins: PluginSet | None = None) -> Chec
             catalogue = read_catalogue(text, reporter)
             if catalogue is not None and not reporter.has_errors:
                 catalogues.append(catalogue)
+                reporter.diagnostics += catalogue_diagnostics(catalogue)
         diagnostics += reporter.diagnostics
     diagnostics += _check_together(rulesets, catalogues, plugins)
     ordered = sorted(set(diagnostics), key=lambda d: (d.file, d.line, d.col, d.level, d.message))

@@ -17,11 +17,16 @@ from .compile import CompiledRule, Program
 from .engine import Evaluation
 from .facts import FactConfig
 from .model import (
+    BandRange,
     BrainMap,
     Caution,
     ClinicianJudgement,
     Delivery,
     DomainProgress,
+    DomainScore,
+    MapSummary,
+    PeriodSummary,
+    Plain,
     Plan,
     PlanItem,
     Provenance,
@@ -31,11 +36,13 @@ from .model import (
 from .reference import holds
 from .ruleset import CautionSpec, HoldSpec, Need
 from .vocabulary import (
+    AGE_GROUPS,
     BANDS,
     CHANGES,
     DISCLAIMER,
     DOMAINS,
     INDICATORS,
+    PERIODS,
     STAGE_DOMAIN,
     STAGES,
     Domain,
@@ -70,6 +77,9 @@ class PlanBuilder:
         self._rules = [_RuleInfo.of(c) for c in program.rules]
         declared_in = {n: r.name for r in program.rulesets for n in r.needs}
         self._needs = {n.id: _NeedInfo.of(n, declared_in[n.id]) for n in program.needs.values()}
+        self._bands = tuple(
+            BandRange(band, low, high) for band, (low, high) in program.fact_config.bands.items()
+        )
 
     def build(
         self,
@@ -135,6 +145,7 @@ class PlanBuilder:
                 note,
                 tuple(cautions),
                 released_by,
+                plain=need.plain,
             )
             # Safety first; then what to do now, lowest stage first; then what waits. Within
             # a stage the most urgent rule's priority decides, then the id, so the order is
@@ -153,6 +164,27 @@ class PlanBuilder:
             DISCLAIMER,
             _progress(brain_map, facts),
             near.plan_cautions(),
+            brain_map=self._summary(brain_map, facts),
+        )
+
+    def _summary(self, brain_map: BrainMap, facts: Mapping[str, Any]) -> MapSummary:
+        """The brain map as reports draw it: scores in the ruleset's bands, and history."""
+        history = brain_map.history
+        return MapSummary(
+            age_years=brain_map.subject.age_years,
+            age_group=AGE_GROUPS[facts["age.group"]],
+            domains=tuple(
+                DomainScore(d, getattr(brain_map.domains, d), BANDS[facts[f"bands.{d}"]])
+                for d in DOMAINS
+            ),
+            bands=self._bands,
+            history=tuple(
+                PeriodSummary(period, then.adversity, then.relational_health)
+                for period in PERIODS
+                if (then := getattr(history, period)) is not None
+                and (then.adversity or then.relational_health)
+            ),
+            relational_health_now=brain_map.relational_health_now,
         )
 
     @functools.cached_property
@@ -236,6 +268,7 @@ class _NeedInfo:
     audience: tuple[str, ...]
     #: The need's own protocol as deliveries, with the ages each serves.
     protocol: tuple[tuple[int, int, Delivery], ...]
+    plain: Plain | None
 
     @classmethod
     def of(cls, need: Need, ruleset: str) -> _NeedInfo:
@@ -252,6 +285,7 @@ class _NeedInfo:
             need.description,
             need.audience,
             tuple((i.min_age, i.max_age, i.delivery(ruleset)) for i in need.protocol),
+            need.plain,
         )
 
     def protocol_for(self, age_years: float) -> tuple[Delivery, ...]:

@@ -30,9 +30,10 @@ from ._yaml import (
     require_list,
     require_string,
 )
-from .catalogue import ROLES, CatalogueItem, read_item
+from .catalogue import ROLES, CatalogueItem, read_item, read_plain
 from .errors import Location, RulesetError
 from .facts import FactField, all_paths, fact_field
+from .model import Plain
 from .vocabulary import (
     BANDS,
     INDICATORS,
@@ -75,7 +76,7 @@ RULESET_KEYS: Final = Keys(
 PROGRESS_KEYS: Final = Keys((), ("min_change", "sustained_improvements"))
 SAFETY_KEYS: Final = Keys((), ("recent_flag_months",))
 NEED_KEYS: Final = Keys(
-    ("stage", "kind", "sequencing", "title"), ("description", "audience", "protocol")
+    ("stage", "kind", "sequencing", "title"), ("description", "audience", "protocol", "plain")
 )
 RULE_KEYS: Final = Keys(
     ("id", "when", "because"),
@@ -150,6 +151,8 @@ class Need:
     audience: tuple[str, ...]
     location: Location
     protocol: tuple[CatalogueItem, ...] = ()
+    #: Plain-language title and what to do, for handouts.
+    plain: Plain | None = None
 
 
 @attrs.frozen
@@ -410,6 +413,7 @@ def _read_needs(node: Located | None, reporter: Reporter) -> dict[str, Need]:
         protocol = _read_protocol(fields.get("protocol"), need_id, reporter)
         if kind == "safety":
             _check_protocol_ages(protocol, need_id, at, reporter)
+        plain = read_plain(fields["plain"], reporter) if "plain" in fields else None
         if stage and kind and sequencing and title is not None and description is not None:
             needs[need_id] = Need(
                 need_id,
@@ -421,6 +425,7 @@ def _read_needs(node: Located | None, reporter: Reporter) -> dict[str, Need]:
                 tuple(audience),
                 Location(reporter.file, *at),
                 protocol,
+                plain,
             )
     return needs
 

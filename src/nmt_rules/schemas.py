@@ -24,6 +24,7 @@ from .catalogue import (
     DOSE_KEYS,
     ITEM_KEYS,
     MODALITIES,
+    PLAIN_KEYS,
     PROTOCOL_KEYS,
     ROLES,
 )
@@ -75,6 +76,17 @@ def _object(keys: Keys, properties: dict[str, Any], **extra: Any) -> dict[str, A
         "required": list(keys.required),
         "additionalProperties": False,
     }
+
+
+_PLAIN: Final = _object(
+    PLAIN_KEYS,
+    {
+        "title": {**_TEXT, "description": "What it is, in a few plain words."},
+        "do": {**_TEXT, "description": "What to do, in one or two plain sentences."},
+    },
+    description="Plain-language texts for handouts (caregiver, teacher, the person): no ids, "
+    "no jargon, US grade 8 or below. Without them, handouts show the clinical texts.",
+)
 
 
 def _value_schema(field: FactField) -> dict[str, Any]:
@@ -155,6 +167,7 @@ def ruleset_schema() -> dict[str, Any]:
                 "description": "The generic way to deliver the need where a setting has no "
                 "item for the person's age; safety needs must cover every age 0-120.",
             },
+            "plain": _PLAIN,
         },
         description="What the brain needs; setting catalogues say how it is delivered.",
     )
@@ -309,6 +322,7 @@ def _item_schema(keys: Keys) -> dict[str, Any]:
         "dose": _object(DOSE_KEYS, {"frequency": _TEXT, "duration": _TEXT}),
         "contraindications": texts,
         "reference": _TEXT,
+        "plain": _PLAIN,
     }
     known = {*keys.required, *keys.optional}
     return _object(
