@@ -91,3 +91,7 @@ class UnknownSettingError(NmtRulesError):
                 failed
             )
         super().__init__(message)
+
+
+class ReportError(NmtRulesError):
+    """A report was asked for in a format or for an audience nmt-rules does not render."""
