@@ -24,12 +24,13 @@ from .errors import (
     InputError,
     NmtRulesError,
     PluginError,
+    ReportError,
     RulesetError,
     UnknownSettingError,
 )
 from .hookspecs import DataFile, hookimpl
 from .model import BrainMap, Delivery, Plan, PlanItem, Provenance, Reason
-from .report import plan_to_dict, plan_to_html, plan_to_json, plan_to_text
+from .report import plan_to_dict, plan_to_html, plan_to_json, plan_to_text, render
 from .ruleset import Need, Rule, Ruleset, core_ruleset, load_ruleset, parse_ruleset
 
 __version__ = version()
@@ -53,6 +54,7 @@ __all__ = [
     "PluginError",
     "Provenance",
     "Reason",
+    "ReportError",
     "Rule",
     "Ruleset",
     "RulesetError",
@@ -72,5 +74,6 @@ __all__ = [
     "plan_to_json",
     "plan_to_text",
     "recommend",
+    "render",
     "version",
 ]

@@ -22,7 +22,7 @@ from .errors import EngineError, NmtRulesError
 from .explain import explain, trace_to_json, trace_to_text
 from .golden import coverage, format_failure, load_cases, run_case
 from .plugins import ENTRY_POINT_GROUP, PLUGINS_ENV, load_plugins
-from .report import plan_to_html, plan_to_json, plan_to_text
+from .report import AUDIENCES, render
 from .ruleset import load_ruleset
 from .schemas import SCHEMAS, schema_text, write_schemas
 
@@ -90,15 +90,40 @@ def main() -> None:
     show_default=True,
     help="text for a person, json for a host application, html for a printable report.",
 )
+@click.option(
+    "--audience",
+    type=click.Choice(AUDIENCES),
+    default="clinician",
+    show_default=True,
+    help="clinician: the full report; caregiver, teacher or person: a plain-language handout "
+    "(text and html).",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False),
+    help="Write the report to this file (atomically) instead of printing it.",
+)
 @_RULESET_OPTION
 @_reports_errors
-def recommend(brain_map: str, setting: str | None, fmt: str, rulesets: tuple[str, ...]) -> None:
+def recommend(
+    brain_map: str,
+    setting: str | None,
+    fmt: str,
+    audience: str,
+    output: str | None,
+    rulesets: tuple[str, ...],
+) -> None:
     """Print the sequenced, explained plan for BRAIN_MAP (YAML or JSON)."""
     parsed = load_brain_map(brain_map)
     planner = _planner_with(rulesets)
     plan = planner.plan(parsed, setting)
-    render = {"json": plan_to_json, "html": plan_to_html, "text": plan_to_text}[fmt]
-    click.echo(render(plan), nl=fmt == "json")
+    report = render(plan, fmt, audience)
+    if output is None:
+        click.echo(report, nl=False)
+        return
+    with atomic_writer(output) as handle:
+        handle.write(report)
 
 
 @main.command("plugins")
