@@ -12,6 +12,7 @@ from nmt_rules.vocabulary import (
     FUNCTIONS,
     PERIODS,
     RELATIONAL_HEALTH_LEVELS,
+    RELEASABLE_STAGES,
     SAFETY_FLAGS,
 )
 
@@ -53,8 +54,31 @@ def brain_maps(draw: st.DrawFn, flags: bool = True, settings: bool = True) -> di
             data["flags"] = chosen
     if settings and draw(st.booleans()):
         data["setting"] = draw(st.sampled_from(SETTINGS))
-    if draw(st.booleans()):
-        data["previous"] = [
-            {"assessed_on": "2026-03-15", "domains": {d: draw(scores) for d in DOMAINS}}
-        ]
+    earlier = draw(
+        st.lists(_earlier_assessment(), max_size=3, unique_by=lambda p: p["assessed_on"])
+    )
+    if earlier:
+        data["previous"] = earlier
+    if draw(st.integers(0, 5)) == 0:
+        data["clinician"] = {
+            "ready_for": draw(
+                st.lists(st.sampled_from(RELEASABLE_STAGES), unique=True, min_size=1)
+            ),
+            "note": "Stays regulated through a 20-minute verbal session with a familiar adult.",
+        }
     return data
+
+
+@st.composite
+def _earlier_assessment(draw: st.DrawFn) -> dict[str, Any]:
+    """An earlier assessment: 1-24 months before the map's date, maybe with flags."""
+    months = draw(st.integers(1, 24))
+    year, month = divmod(2026 * 12 + 9 - months, 12)
+    entry: dict[str, Any] = {
+        "assessed_on": f"{year}-{month + 1:02d}-01",
+        "domains": {d: draw(scores) for d in DOMAINS},
+    }
+    flags = draw(st.lists(st.sampled_from(SAFETY_FLAGS), unique=True, max_size=2))
+    if flags:
+        entry["flags"] = flags
+    return entry

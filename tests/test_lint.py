@@ -176,6 +176,28 @@ def test_a_need_a_setting_cannot_deliver_at_the_ages_it_serves_is_reported() -> 
     ]
 
 
+def test_a_catalogue_missing_a_safety_item_at_ages_it_serves_is_reported() -> None:
+    core = core_ruleset()
+    catalogue = parse_catalogue(
+        "catalogue: respite\nversion: '1'\nsetting: respite\nitems:\n"
+        "  - {id: r-suicide, meets: [suicide-risk-response], title: S, description: S.,"
+        " modality: safety-protocol, delivered_by: [caregiver], audience: [caregiver],"
+        " ages: {min: 8, max: 12}}\n"
+        "  - {id: r-rhythm, meets: [patterned-rhythmic-activity], title: R, description: R.,"
+        " modality: movement, delivered_by: [caregiver], audience: [caregiver],"
+        " ages: {min: 5, max: 12}}\n",
+        "respite.yaml",
+    )
+    messages = [w.message for w in undelivered_needs(core, core.rules, [catalogue])]
+    suicide = [m for m in messages if m.startswith("need 'suicide-risk-response'")]
+    assert suicide == [
+        "need 'suicide-risk-response' can be raised at ages 5-7, where the respite catalogue "
+        "has no item for it; plans there fall back to the need's generic protocol"
+    ]
+    # release from custody is raised only in justice-reentry plans: no gap in respite
+    assert not [m for m in messages if "release-" in m]
+
+
 def test_the_core_ruleset_lints_clean_against_the_shipped_catalogues(
     planner_plugins: PluginSet,
 ) -> None:

@@ -34,7 +34,10 @@ def _class_schema(cls: type, defs: dict[str, Any]) -> dict[str, Any]:
     hints = typing.get_type_hints(cls)
     properties: dict[str, Any] = {}
     required: list[str] = []
-    for field in attrs.fields(cls):
+    # Required fields first: a reader (or a form built from the schema) meets them first,
+    # whatever class they were inherited from.
+    fields = sorted(attrs.fields(cls), key=lambda f: f.default is not attrs.NOTHING)
+    for field in fields:
         meta = dict(field.metadata)
         description = meta.pop("description", None)
         prop = _type_schema(hints[field.name], meta, defs)
@@ -64,7 +67,10 @@ def _type_schema(tp: Any, constraints: dict[str, Any], defs: dict[str, Any]) -> 
     if origin is Literal:
         return {"enum": list(args), **constraints}
     if origin is tuple:
-        return {"type": "array", "items": _type_schema(args[0], {}, defs), **constraints}
+        # `items` in a field's metadata constrains each element (e.g. a text's length).
+        outer = {k: v for k, v in constraints.items() if k != "items"}
+        element = _type_schema(args[0], dict(constraints.get("items", {})), defs)
+        return {"type": "array", "items": element, **outer}
     if origin is dict:
         return {"type": "object", **constraints}
     if attrs.has(tp):

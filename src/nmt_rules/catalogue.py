@@ -27,6 +27,7 @@ from ._yaml import (
 )
 from .errors import CatalogueError, Diagnostic, Location
 from .model import Delivery, Dose, Plain
+from .vocabulary import PLACEMENTS
 
 MODALITIES: Final = (
     "talk",
@@ -62,8 +63,68 @@ ROLES: Final = (
 CATALOGUE_KEYS: Final = Keys(("catalogue", "version", "setting", "items"), ("description",))
 ITEM_KEYS: Final = Keys(
     ("id", "meets", "title", "description", "modality", "delivered_by", "audience", "ages"),
-    ("dose", "contraindications", "reference", "plain"),
+    (
+        "dose",
+        "contraindications",
+        "reference",
+        "placements",
+        "conditions",
+        "release",
+        "builds_on",
+        "plain",
+    ),
 )
+RELEASE_TIMINGS: Final = ("before", "after")
+#: Interests an item of each modality can build on, as lower-case word stems an interest
+#: is searched for ("drumming" contains "drum"). An item's `builds_on` replaces them.
+MODALITY_INTERESTS: Final[dict[str, tuple[str, ...]]] = {
+    "music": ("music", "drum", "sing", "song", "guitar", "piano", "rap", "band", "choir", "dj"),
+    "movement": (
+        "sport",
+        "football",
+        "soccer",
+        "basketball",
+        "run",
+        "danc",
+        "swim",
+        "walk",
+        "bike",
+        "cycl",
+        "skat",
+        "gym",
+        "yoga",
+        "box",
+        "martial",
+        "climb",
+        "hik",
+        "trampolin",
+        "horse",
+        "cricket",
+        "rugby",
+        "tennis",
+        "hockey",
+        "baseball",
+        "wrestl",
+        "fitness",
+    ),
+    "art": (
+        "art",
+        "draw",
+        "paint",
+        "craft",
+        "photo",
+        "film",
+        "design",
+        "pottery",
+        "graffiti",
+        "poet",
+        "writ",
+        "comic",
+    ),
+    "play": ("lego", "game", "play", "toy", "puzzle", "animal", "dog", "pet"),
+    "practical": ("cook", "bak", "garden", "fix", "car", "wood", "mechanic", "build"),
+    "mentoring": ("sport", "music", "art", "cook", "game", "faith", "church", "mosque"),
+}
 #: A need's own protocol (core ruleset safety needs): an item whose `meets` is that need.
 PROTOCOL_KEYS: Final = Keys(
     tuple(k for k in ITEM_KEYS.required if k != "meets"), ITEM_KEYS.optional
@@ -91,7 +152,22 @@ class CatalogueItem:
     contraindications: tuple[str, ...]
     reference: str | None
     location: Location
+    #: Placements the item suits (empty: any); conditions it is for (empty: anyone).
+    placements: tuple[str, ...] = ()
+    conditions: tuple[str, ...] = ()
+    #: Reentry: in place by the day of release ("before") or started after it ("after").
+    release: str | None = None
+    #: Interest word stems the item can build on (defaults from its modality).
+    builds_on: tuple[str, ...] = ()
     plain: Plain | None = None
+
+    def suits(self, age: int, placement: str | None, conditions: frozenset[str]) -> bool:
+        """Whether the item fits a person of this age, placement and conditions."""
+        return (
+            self.min_age <= age <= self.max_age
+            and (not self.placements or placement is None or placement in self.placements)
+            and (not self.conditions or not conditions.isdisjoint(self.conditions))
+        )
 
     def delivery(self, catalogue: str) -> Delivery:
         """This item as it appears in a plan."""
@@ -106,6 +182,8 @@ class CatalogueItem:
             dose=self.dose,
             contraindications=self.contraindications,
             reference=self.reference,
+            release=self.release,
+            conditions=self.conditions,
             plain=self.plain,
         )
 
@@ -218,6 +296,12 @@ def read_item(node: Located, reporter: Reporter, need: str | None = None) -> Cat
         if "reference" in fields
         else None
     )
+    placements = tuple(_choices(fields.get("placements"), PLACEMENTS, "placements", reporter))
+    conditions = tuple(_ids(fields.get("conditions"), reporter, "conditions"))
+    release = require_choice(fields.get("release"), RELEASE_TIMINGS, "release", reporter)
+    builds_on = (
+        _strings(fields["builds_on"], reporter, "builds_on") if "builds_on" in fields else ()
+    )
     plain = read_plain(fields["plain"], reporter) if "plain" in fields else None
     if any(d.level == "error" for d in reporter.diagnostics[before:]) or None in (
         item_id,
@@ -255,8 +339,35 @@ def read_item(node: Located, reporter: Reporter, need: str | None = None) -> Cat
         contraindications=contraindications or (),
         reference=reference,
         location=Location(reporter.file, node.line, node.col),
+        placements=placements,
+        conditions=conditions,
+        release=release,
+        builds_on=tuple(b.lower() for b in builds_on or ()) or MODALITY_INTERESTS.get(modality, ()),
         plain=plain,
     )
+
+
+def _choices(
+    node: Located | None, choices: tuple[str, ...], what: str, reporter: Reporter
+) -> list[str]:
+    if node is None:
+        return []
+    return [
+        value
+        for item in require_list(node, reporter, what) or ()
+        if (value := require_choice(item, choices, what, reporter)) is not None
+    ]
+
+
+def _ids(node: Located | None, reporter: Reporter, what: str) -> list[str]:
+    out = []
+    for item in (require_list(node, reporter, what) or []) if node is not None else []:
+        value = require_string(item, reporter, f"each of {what}")
+        if value is not None and not ID_PATTERN.match(value):
+            reporter.error(item, f"{value!r} must be lower-case words joined by '-'")
+        elif value is not None:
+            out.append(value)
+    return out
 
 
 def _strings(node: Located | None, reporter: Reporter, what: str) -> tuple[str, ...] | None:
@@ -339,6 +450,7 @@ def catalogue_diagnostics(catalogue: Catalogue) -> list[Diagnostic]:
 
 #: Most resolutions kept (settings x needs x ages stays far below it for real catalogues).
 _RESOLVED_LIMIT: Final = 100_000
+_Key = tuple[str, str, int, str | None, frozenset[str]]
 
 
 @attrs.frozen
@@ -351,10 +463,11 @@ class CatalogueIndex:
     _by_need: Mapping[tuple[str, str], tuple[tuple[CatalogueItem, str], ...]] = attrs.field(
         init=False, repr=False, eq=False
     )
-    #: Resolutions already worked out, by (setting, need, whole years): a plan reuses them.
-    _resolved: dict[tuple[str, str, int], tuple[Delivery, ...]] = attrs.field(
-        init=False, repr=False, eq=False
-    )
+    #: Resolutions already worked out, by (setting, need, whole years, placement,
+    #: conditions): a plan reuses them.
+    _resolved: dict[_Key, tuple[Delivery, ...]] = attrs.field(init=False, repr=False, eq=False)
+    #: Interest word stems of every item, by item id.
+    _builds_on: Mapping[str, tuple[str, ...]] = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
         index: dict[tuple[str, str], list[tuple[CatalogueItem, str]]] = defaultdict(list)
@@ -367,22 +480,41 @@ class CatalogueIndex:
         }
         object.__setattr__(self, "_by_need", frozen)
         object.__setattr__(self, "_resolved", {})
+        object.__setattr__(
+            self,
+            "_builds_on",
+            {i.id: i.builds_on for c in self.catalogues for i in c.items},
+        )
         object.__setattr__(self, "settings", tuple(sorted({c.setting for c in self.catalogues})))
 
-    def resolve(self, setting: str, need: str, age_years: float) -> tuple[Delivery, ...]:
-        """The setting's items meeting a need whose age range includes the age."""
-        key = (setting, need, int(age_years))
+    def resolve(
+        self,
+        setting: str,
+        need: str,
+        age_years: float,
+        placement: str | None = None,
+        conditions: frozenset[str] = frozenset(),
+    ) -> tuple[Delivery, ...]:
+        """The setting's items meeting a need that suit the age, placement and conditions;
+        items adapted to one of the person's conditions come first."""
+        key = (setting, need, int(age_years), placement, conditions)
         found = self._resolved.get(key)
         if found is None:
             age = key[2]
-            found = tuple(
-                item.delivery(catalogue)
+            suited = [
+                (item, catalogue)
                 for item, catalogue in self._by_need.get((setting, need), ())
-                if item.min_age <= age <= item.max_age
-            )
+                if item.suits(age, placement, conditions)
+            ]
+            suited.sort(key=lambda pair: not pair[0].conditions)  # stable: adapted items first
+            found = tuple(item.delivery(catalogue) for item, catalogue in suited)
             if len(self._resolved) < _RESOLVED_LIMIT:
                 self._resolved[key] = found
         return found
+
+    def builds_on(self, item_id: str) -> tuple[str, ...]:
+        """Interest word stems a catalogue item can build on."""
+        return self._builds_on.get(item_id, ())
 
     def unmet_needs(self, needs: Iterable[str]) -> dict[str, list[CatalogueItem]]:
         """Items that meet needs outside `needs`, by need (for warnings)."""

@@ -61,6 +61,8 @@ def _card(plan: Plan, item: PlanItem, source: dict[str, Any]) -> dict[str, Any]:
     if item.released_by:
         lines.append(f"**Going ahead because:** {item.released_by}")
     lines += [f"**Caution:** {caution.text}" for caution in item.cautions]
+    if item.goal:
+        lines.append(f"**Goal:** {item.goal}")
     for delivery in item.delivery:
         dose = f" ({delivery.dose.frequency}, {delivery.dose.duration})" if delivery.dose else ""
         lines.append(f"- {delivery.title}{dose}")

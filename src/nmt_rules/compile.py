@@ -126,15 +126,7 @@ def compile_rulesets(rulesets: Sequence[Ruleset], shard_capacity: int = SHARD_CA
 
 def _fact_config(primary: Ruleset) -> FactConfig:
     """The primary ruleset's cut-points and thresholds; defaults where it sets none."""
-    settings = {
-        "min_change": primary.min_change,
-        "sustained_improvements": primary.sustained_improvements,
-        "cut_point_margin": primary.cut_point_margin,
-        "recent_flag_months": primary.recent_flag_months,
-    }
-    return FactConfig(
-        primary.bands or DEFAULT_BANDS, **{k: v for k, v in settings.items() if v is not None}
-    )
+    return FactConfig(primary.bands or DEFAULT_BANDS, **primary.settings)
 
 
 def _combined_needs(rulesets: Sequence[Ruleset]) -> dict[str, Need]:

@@ -20,14 +20,17 @@ from .vocabulary import (
     AGE_GROUPS,
     BANDS,
     CHANGES,
+    CONDITIONS,
     DOMAINS,
     EARLY_PERIODS,
     FUNCTIONS,
     PERIODS,
+    PLACEMENTS,
     RELATIONAL_HEALTH_LEVELS,
     RELEASABLE_STAGES,
     SAFETY_FLAGS,
     STAGES,
+    SUBSTANCE_USE_LEVELS,
     Band,
     Stage,
     age_group,
@@ -46,6 +49,12 @@ class FactField:
     minimum: float | None = None
     maximum: float | None = None
     derived_from: Stage | None = None  # for stage.* and needs.*: the stage that sets it
+    ordered: bool = True  # an enum whose values have no order (placement) takes no lt/gt
+
+    @property
+    def comparable(self) -> bool:
+        """Whether lt, lte, gt and gte apply (numbers and ordered enums)."""
+        return self.kind in ("integer", "number") or (self.kind == "enum" and self.ordered)
 
     def encode(self, value: Any) -> Any:
         """Rule value to fact value (enum names become ordinals)."""
@@ -94,6 +103,15 @@ def _static_fields() -> dict[str, FactField]:
         FactField("recent_flags.any", "boolean"),
         *(FactField(f"clinician.ready_for.{s}", "boolean") for s in RELEASABLE_STAGES),
         FactField("setting", "string"),
+        FactField("placement", "enum", PLACEMENTS, ordered=False),
+        FactField("substance_use.level", "enum", SUBSTANCE_USE_LEVELS),
+        *(FactField(f"conditions.{c}", "boolean") for c in CONDITIONS),
+        FactField("conditions.count", "integer", minimum=0),
+        FactField("interpreter_needed", "boolean"),
+        FactField("dependents.count", "integer", minimum=0),
+        FactField("dependents.youngest_age", "number", minimum=0, maximum=120),
+        FactField("release.days_until", "integer"),
+        FactField("developmental_age.gap_years", "number", minimum=0),
         FactField("assessments.count", "integer", minimum=1),
         FactField("assessments.months_since_previous", "integer", minimum=0),
     ]
@@ -136,6 +154,12 @@ class FactConfig:
     cut_point_margin: int = 3
     #: A flag on an earlier assessment this many months back or fewer is recent.
     recent_flag_months: int = 3
+    #: Weeks to the next assessment: usually, with a severe domain, with a safety flag
+    #: (now or recent), and at most this long after a release from custody.
+    weeks: int = 12
+    severe_weeks: int = 6
+    safety_weeks: int = 4
+    after_release_weeks: int = 2
     _band_of_score: tuple[int, ...] = attrs.field(init=False, repr=False, eq=False)
     _near_cut: tuple[bool, ...] = attrs.field(init=False, repr=False, eq=False)
 
@@ -220,7 +244,39 @@ def to_facts(brain_map: BrainMap, config: FactConfig) -> dict[str, Any]:
         facts[key] = stage in ready
     _add_change(facts, brain_map, config)
     _add_earlier_flags(facts, brain_map, config)
+    _add_context(facts, brain_map)
     return facts
+
+
+_PLACEMENT = {p: i for i, p in enumerate(PLACEMENTS)}
+_SUBSTANCE_USE = {level: i for i, level in enumerate(SUBSTANCE_USE_LEVELS)}
+_CONDITION_KEYS: Final = tuple((c, f"conditions.{c}") for c in CONDITIONS)
+
+
+def _add_context(facts: dict[str, Any], brain_map: BrainMap) -> None:
+    """Where the person lives, substance use, conditions, dependents, release, development."""
+    if brain_map.placement is not None:
+        facts["placement"] = _PLACEMENT[brain_map.placement]
+    if brain_map.substance_use is not None:
+        facts["substance_use.level"] = _SUBSTANCE_USE[brain_map.substance_use.level]
+    conditions = brain_map.conditions
+    for condition, key in _CONDITION_KEYS:
+        facts[key] = condition in conditions
+    facts["conditions.count"] = len(conditions)
+    facts["interpreter_needed"] = brain_map.interpreter_needed
+    dependents = brain_map.dependents
+    facts["dependents.count"] = len(dependents)
+    if dependents:
+        facts["dependents.youngest_age"] = min(d.age_years for d in dependents)
+    if brain_map.release_on is not None:
+        facts["release.days_until"] = (brain_map.release_on - brain_map.assessed_on).days
+    development = brain_map.developmental_age_years
+    if development is not None:
+        age = brain_map.subject.age_years
+        ages = [development.for_domain(d) for d in DOMAINS]
+        gaps = [age - dev for dev in ages if dev is not None]
+        if gaps:
+            facts["developmental_age.gap_years"] = max(0.0, max(gaps))
 
 
 def _add_scores(

@@ -8,6 +8,7 @@ line and column instead of a test that silently passes.
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import itertools
 from collections.abc import Iterable, Mapping
@@ -17,6 +18,7 @@ from typing import Final
 import attrs
 import yaml
 
+from ._cautions import NEAR_CUT_POINT_RULE
 from ._yaml import (
     Located,
     Reporter,
@@ -31,7 +33,7 @@ from .api import Planner
 from .brainmap import parse_brain_map
 from .errors import Diagnostic, InputError, NmtRulesError
 from .model import BrainMap, Plan, PlanItem
-from .plan import NEAR_CUT_POINT_RULE, SAFETY_FLOOR_NEED
+from .plan import SAFETY_FLOOR_NEED
 from .vocabulary import INDICATORS, SEQUENCINGS, STAGES
 
 SUFFIXES: Final = (".yaml", ".yml")
@@ -46,6 +48,9 @@ _EXPECT_KEYS: Final = (
     "rules_fired",
     "rules_not_fired",
     "plan_cautions_from",
+    "review_by",
+    "review_because_includes",
+    "review_overdue_days",
 )
 _ITEM_KEYS: Final = (
     "status",
@@ -54,11 +59,18 @@ _ITEM_KEYS: Final = (
     "held_by",
     "held_by_includes",
     "delivery_includes",
+    "delivery_excludes",
     "no_delivery",
     "sequencing",
     "cautions_from",
     "no_cautions",
     "released_by_includes",
+    "goal",
+    "audience_includes",
+    "title_includes",
+    "build_on",
+    "in_place_by",
+    "delivery_age",
 )
 _FIRST_KEYS: Final = ("need", "stage", "status", "indicator")
 _STATUSES: Final = ("now", "deferred")
@@ -75,11 +87,18 @@ class ItemExpectation:
     held_by: tuple[str, ...] | None = None
     held_by_includes: tuple[str, ...] = ()
     delivery_includes: tuple[str, ...] = ()
+    delivery_excludes: tuple[str, ...] = ()
     no_delivery: bool | None = None
     sequencing: str | None = None
     cautions_from: tuple[str, ...] = ()
     no_cautions: bool | None = None
     released_by_includes: str | None = None
+    goal: bool | None = None  # whether the item states a goal
+    audience_includes: tuple[str, ...] = ()
+    title_includes: str | None = None
+    build_on: tuple[str, ...] | None = None
+    in_place_by: dt.date | None = None
+    delivery_age: float | None = None
 
 
 @attrs.frozen
@@ -96,6 +115,9 @@ class Expectations:
     rules_fired: tuple[str, ...] = ()
     rules_not_fired: tuple[str, ...] = ()
     plan_cautions_from: tuple[str, ...] = ()
+    review_by: dt.date | None = None
+    review_because_includes: str | None = None
+    review_overdue_days: int | None = None
 
 
 @attrs.frozen
@@ -363,6 +385,11 @@ def _read_expect(
             vocabulary.rules,
             "rule",
         ),
+        review_by=_date(fields.get("review_by"), reporter, "review_by"),
+        review_because_includes=_text(fields.get("review_because_includes"), reporter),
+        review_overdue_days=_count(
+            fields.get("review_overdue_days"), reporter, "review_overdue_days"
+        ),
     )
 
 
@@ -391,16 +418,61 @@ def _read_item(node: Located, reporter: Reporter, vocabulary: Vocabulary) -> Ite
             vocabulary.deliveries,
             "catalogue item",
         ),
+        delivery_excludes=_ids(
+            fields.get("delivery_excludes"),
+            reporter,
+            "delivery_excludes",
+            vocabulary.deliveries,
+            "catalogue item",
+        ),
         no_delivery=_flag(fields.get("no_delivery"), reporter, "no_delivery"),
         sequencing=require_choice(fields.get("sequencing"), SEQUENCINGS, "sequencing", reporter),
         cautions_from=_ids(
             fields.get("cautions_from"), reporter, "cautions_from", vocabulary.rules, "rule"
         ),
         no_cautions=_flag(fields.get("no_cautions"), reporter, "no_cautions"),
-        released_by_includes=None
-        if released_by is None
-        else require_string(released_by, reporter, "released_by_includes"),
+        released_by_includes=_text(released_by, reporter),
+        goal=_flag(fields.get("goal"), reporter, "goal"),
+        audience_includes=_ids(
+            fields.get("audience_includes"), reporter, "audience_includes", None
+        ),
+        title_includes=_text(fields.get("title_includes"), reporter),
+        build_on=None
+        if "build_on" not in fields
+        else tuple(
+            v
+            for i in require_list(fields["build_on"], reporter, "build_on") or ()
+            if (v := require_string(i, reporter, "each of build_on")) is not None
+        ),
+        in_place_by=_date(fields.get("in_place_by"), reporter, "in_place_by"),
+        delivery_age=_number(fields.get("delivery_age"), reporter, "delivery_age"),
     )
+
+
+def _text(node: Located | None, reporter: Reporter) -> str | None:
+    return None if node is None else require_string(node, reporter, "a text to look for")
+
+
+def _date(node: Located | None, reporter: Reporter, what: str) -> dt.date | None:
+    if node is None:
+        return None
+    value = node.value
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        reporter.error(node, f"{what} must be a date (YYYY-MM-DD), got {describe(value)}")
+        return None
+
+
+def _number(node: Located | None, reporter: Reporter, what: str) -> float | None:
+    if node is None:
+        return None
+    if not isinstance(node.value, int | float) or isinstance(node.value, bool):
+        reporter.error(node, f"{what} must be a number, got {describe(node.value)}")
+        return None
+    return float(node.value)
 
 
 def _flag(node: Located | None, reporter: Reporter, what: str) -> bool | None:
@@ -482,6 +554,17 @@ def compare(expect: Expectations, plan: Plan, fired: frozenset[str]) -> list[str
         for r in expect.rules_not_fired
         if _fired(r, fired)
     ]
+    if expect.review_by is not None and plan.review_by != expect.review_by:
+        out.append(f"review_by: expected {expect.review_by}, got {plan.review_by}")
+    wanted = expect.review_because_includes
+    if wanted is not None and wanted.lower() not in (plan.review_because or "").lower():
+        out.append(
+            f"review_because: expected it to mention {wanted!r}, got {plan.review_because!r}"
+        )
+    if expect.review_overdue_days is not None:
+        late = plan.context.review_overdue_days if plan.context else None
+        if (late or 0) != expect.review_overdue_days:
+            out.append(f"review_overdue_days: expected {expect.review_overdue_days}, got {late}")
     plan_cautions = frozenset(c.rule for c in plan.cautions)
     out += [
         f"plan_cautions_from: expected a plan caution from {r!r}; got {sorted(plan_cautions)}"
@@ -505,6 +588,9 @@ def _item_problems(want: ItemExpectation, got: PlanItem) -> Iterable[str]:
     missing = [d for d in want.delivery_includes if d not in delivered]
     if missing:
         yield f"delivery: expected to include {missing}, got {delivered}"
+    present = [d for d in want.delivery_excludes if d in delivered]
+    if present:
+        yield f"delivery: expected not to include {present}, got {delivered}"
     if want.no_delivery is not None and want.no_delivery == bool(got.delivery):
         yield f"delivery: expected {'none' if want.no_delivery else 'some'}, got {delivered}"
     if want.sequencing is not None and got.sequencing != want.sequencing:
@@ -515,9 +601,21 @@ def _item_problems(want: ItemExpectation, got: PlanItem) -> Iterable[str]:
         yield f"cautions: expected cautions from {missing}, got {sorted(cautioned)}"
     if want.no_cautions is not None and want.no_cautions == bool(got.cautions):
         yield f"cautions: expected {'none' if want.no_cautions else 'some'}, got {sorted(cautioned)}"
-    wanted = want.released_by_includes
-    if wanted is not None and wanted.lower() not in (got.released_by or "").lower():
-        yield f"released_by: expected it to mention {wanted!r}, got {got.released_by!r}"
+    for key, have in (("released_by", got.released_by), ("title", got.title)):
+        wanted = getattr(want, f"{key}_includes")
+        if wanted is not None and wanted.lower() not in (have or "").lower():
+            yield f"{key}: expected it to mention {wanted!r}, got {have!r}"
+    if want.goal is not None and want.goal != bool(got.goal):
+        yield f"goal: expected {'one' if want.goal else 'none'}, got {got.goal!r}"
+    missing = [a for a in want.audience_includes if a not in got.audience]
+    if missing:
+        yield f"audience: expected to include {missing}, got {list(got.audience)}"
+    if want.build_on is not None and tuple(got.build_on) != want.build_on:
+        yield f"build_on: expected {list(want.build_on)}, got {list(got.build_on)}"
+    if want.in_place_by is not None and got.in_place_by != want.in_place_by:
+        yield f"in_place_by: expected {want.in_place_by}, got {got.in_place_by}"
+    if want.delivery_age is not None and got.delivery_age != want.delivery_age:
+        yield f"delivery_age: expected {want.delivery_age:g}, got {got.delivery_age}"
 
 
 def coverage(planner: Planner, results: Iterable[CaseResult]) -> Coverage:

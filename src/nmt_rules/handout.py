@@ -160,10 +160,13 @@ def build_handout(plan: Plan, reader: Reader) -> Handout:
 
 
 def _need_readers(item: PlanItem) -> set[str]:
-    """Which readers a need speaks to ("staff" teachers; the person themself)."""
+    """Which readers a need speaks to: "staff" includes teachers, and an adult's
+    "supporter" is the caregiver audience."""
     readers = set(item.audience)
     if "staff" in readers:
         readers.add("teacher")
+    if "supporter" in readers:
+        readers.add("caregiver")
     return readers
 
 

@@ -284,6 +284,20 @@ def short_because(rule: Rule) -> Diagnostic | None:
     )
 
 
+def missing_goals(ruleset: Ruleset) -> list[Diagnostic]:
+    """Warn about interventions without a goal: every plan item to act on says what a sign
+    that it is working looks like."""
+    return [
+        _warn(
+            need.location,
+            f"need {need.id!r} is an intervention without a `goal` (an observable sign that it "
+            "is working, e.g. 'falls asleep within 30 minutes on 5 nights a week')",
+        )
+        for need in ruleset.needs.values()
+        if need.kind == "intervention" and need.goal is None
+    ]
+
+
 def unraised_needs(ruleset: Ruleset, rules: Iterable[Rule]) -> list[Diagnostic]:
     """Warn about declared needs that no rule in play raises."""
     raised = {ref.id for rule in rules for ref in rule.needs}
@@ -375,5 +389,6 @@ def lint_ruleset(
         out += [d for d in found if d is not None]
     out += unraised_needs(ruleset, rules_in_play)
     out += needs_without_plain(ruleset)
+    out += missing_goals(ruleset)
     out += undelivered_needs(ruleset, rules_in_play, catalogues)
     return out

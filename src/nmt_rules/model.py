@@ -16,12 +16,14 @@ from .vocabulary import (
     Indicator,
     NeedKind,
     Period,
+    Placement,
     RelationalHealth,
     ReleasableStage,
     SafetyFlag,
     Sequencing,
     Stage,
     Status,
+    SubstanceUseLevel,
 )
 
 
@@ -143,53 +145,64 @@ class ClinicianJudgement:
 
 
 @attrs.frozen
-class PreviousAssessment:
-    """An earlier assessment of the same person, used for change over time.
+class SubstanceUse:
+    """Current use of alcohol or drugs."""
 
-    A whole earlier brain map is accepted as it was stored: its `subject` must be the same
-    person, and its own `previous` entries join this map's list.
-    """
-
-    assessed_on: dt.date = attrs.field(
-        metadata=_m("Date of that assessment (before this one).", format="date")
+    level: SubstanceUseLevel = attrs.field(
+        metadata=_m("none, occasional, regular or dependent (the clinician's reading).")
     )
-    domains: Domains = attrs.field(metadata=_m("Domain scores at that assessment."))
-    subject: Subject | None = attrs.field(
-        default=None, metadata=_m("The person then (same id; age at that assessment).")
-    )
-    setting: str | None = attrs.field(
-        default=None,
-        metadata=_m("Setting at that assessment.", pattern="^[a-z0-9]+(-[a-z0-9]+)*$"),
-    )
-    functions: Functions = attrs.field(
-        factory=Functions, metadata=_m("Finer ratings at that assessment.")
-    )
-    history: History = attrs.field(
-        factory=History, metadata=_m("Developmental history as recorded then.")
-    )
-    relational_health_now: RelationalHealth | None = attrs.field(
-        default=None, metadata=_m("Current relational health at that assessment.")
-    )
-    flags: tuple[SafetyFlag, ...] = attrs.field(
-        default=(), metadata=_m("Safety flags at that assessment.", uniqueItems=True)
-    )
-    clinician: ClinicianJudgement | None = attrs.field(
-        default=None, metadata=_m("Clinician's judgement at that assessment.")
-    )
-    previous: tuple[PreviousAssessment, ...] = attrs.field(
-        default=(), metadata=_m("Assessments before that one (they join the list).")
+    substances: str | None = attrs.field(
+        default=None, metadata=_m("Which substances, in the clinician's words.", maxLength=200)
     )
 
 
 @attrs.frozen
-class BrainMap:
-    """One assessment of one person: the input to a plan."""
+class DevelopmentalAge:
+    """Developmental age in years where development lags chronological age."""
 
-    subject: Subject = attrs.field(metadata=_m("The person assessed."))
-    assessed_on: dt.date = attrs.field(metadata=_m("Date of this assessment.", format="date"))
-    domains: Domains = attrs.field(
-        metadata=_m("Functioning per domain, 0-100 (100 = age-typical).")
+    overall: float | None = attrs.field(
+        default=None, metadata=_m("Overall developmental age.", minimum=0, maximum=120)
     )
+    sensory_integration: float | None = attrs.field(
+        default=None,
+        metadata=_m("Developmental age of sensory integration.", minimum=0, maximum=120),
+    )
+    self_regulation: float | None = attrs.field(
+        default=None, metadata=_m("Developmental age of self-regulation.", minimum=0, maximum=120)
+    )
+    relational: float | None = attrs.field(
+        default=None,
+        metadata=_m("Developmental age of relational functioning.", minimum=0, maximum=120),
+    )
+    cognitive: float | None = attrs.field(
+        default=None,
+        metadata=_m("Developmental age of cognitive functioning.", minimum=0, maximum=120),
+    )
+
+    def for_domain(self, domain: Domain) -> float | None:
+        """The developmental age that applies to a domain: its own, else the overall one."""
+        own: float | None = getattr(self, domain)
+        return own if own is not None else self.overall
+
+
+@attrs.frozen
+class Dependent:
+    """A child or other person the assessed person cares for."""
+
+    age_years: float = attrs.field(metadata=_m("Age in years.", minimum=0, maximum=120))
+
+
+_TEXTS: Final = {"maxItems": 20}
+_TEXT: Final = {"minLength": 1, "maxLength": 80}
+
+
+@attrs.frozen(kw_only=True)
+class AssessmentContext:
+    """What an assessment records besides the person, the date and the domain scores.
+
+    Shared by a brain map and the earlier assessments pasted into it, so a host can send its
+    stored maps as they are."""
+
     setting: str | None = attrs.field(
         default=None,
         metadata=_m(
@@ -208,12 +221,89 @@ class BrainMap:
             "Safety flags; each produces critical items that come first.", uniqueItems=True
         ),
     )
-    previous: tuple[PreviousAssessment, ...] = attrs.field(
-        default=(), metadata=_m("Earlier assessments of the same person, any order.")
-    )
     clinician: ClinicianJudgement | None = attrs.field(
         default=None,
         metadata=_m("Clinician's judgement: stages ready although a lower domain is severe."),
+    )
+    placement: Placement | None = attrs.field(
+        default=None, metadata=_m("Where the person lives now.")
+    )
+    substance_use: SubstanceUse | None = attrs.field(
+        default=None, metadata=_m("Current alcohol or drug use.")
+    )
+    conditions: tuple[str, ...] = attrs.field(
+        default=(),
+        metadata=_m(
+            "Diagnosed conditions that change how scores are read or how work is delivered: "
+            "autism, fasd, brain-injury, intellectual-disability, sensory-impairment, or "
+            "another kebab-case name.",
+            uniqueItems=True,
+            maxItems=20,
+            items={"pattern": "^[a-z0-9]+(-[a-z0-9]+)*$", "maxLength": 60},
+        ),
+    )
+    developmental_age_years: DevelopmentalAge | None = attrs.field(
+        default=None,
+        metadata=_m(
+            "Developmental age where it lags chronological age (overall or per domain); "
+            "activities are matched to it."
+        ),
+    )
+    release_on: dt.date | None = attrs.field(
+        default=None, metadata=_m("Date of release from custody (justice reentry).", format="date")
+    )
+    strengths: tuple[str, ...] = attrs.field(
+        default=(),
+        metadata=_m("What the person does well, in short phrases.", **_TEXTS, items=_TEXT),
+    )
+    interests: tuple[str, ...] = attrs.field(
+        default=(),
+        metadata=_m(
+            "What the person enjoys (activities are built on them).", **_TEXTS, items=_TEXT
+        ),
+    )
+    language: str | None = attrs.field(
+        default=None, metadata=_m("Preferred language of the person or family.", **_TEXT)
+    )
+    interpreter_needed: bool = attrs.field(
+        default=False, metadata=_m("A qualified interpreter is needed for conversations.")
+    )
+    dependents: tuple[Dependent, ...] = attrs.field(
+        default=(), metadata=_m("Children or others the person cares for.", maxItems=20)
+    )
+
+
+@attrs.frozen(kw_only=True)
+class PreviousAssessment(AssessmentContext):
+    """An earlier assessment of the same person, used for change over time.
+
+    A whole earlier brain map is accepted as it was stored: its `subject` must be the same
+    person, and its own `previous` entries join this map's list.
+    """
+
+    assessed_on: dt.date = attrs.field(
+        metadata=_m("Date of that assessment (before this one).", format="date")
+    )
+    domains: Domains = attrs.field(metadata=_m("Domain scores at that assessment."))
+    subject: Subject | None = attrs.field(
+        default=None, metadata=_m("The person then (same id; age at that assessment).")
+    )
+    previous: tuple[PreviousAssessment, ...] = attrs.field(
+        default=(), metadata=_m("Assessments before that one (they join the list).")
+    )
+
+
+@attrs.frozen(kw_only=True)
+class BrainMap(AssessmentContext):
+    """One assessment of one person: the input to a plan."""
+
+    subject: Subject = attrs.field(metadata=_m("The person assessed."))
+    assessed_on: dt.date = attrs.field(metadata=_m("Date of this assessment.", format="date"))
+    domains: Domains = attrs.field(
+        metadata=_m("Functioning per domain, 0-100 (100 = age-typical).")
+    )
+    previous: tuple[PreviousAssessment, ...] = attrs.field(
+        default=(), metadata=_m("Earlier assessments of the same person, any order.")
     )
 
 
@@ -256,6 +346,15 @@ class Delivery:
     contraindications: tuple[str, ...] = attrs.field(default=(), metadata=_m("Cautions."))
     reference: str | None = attrs.field(
         default=None, metadata=_m("Published source, where one exists.")
+    )
+    release: str | None = attrs.field(
+        default=None,
+        metadata=_m(
+            "Reentry: in place by the day of release (before) or started after it (after)."
+        ),
+    )
+    conditions: tuple[str, ...] = attrs.field(
+        default=(), metadata=_m("Conditions this item is adapted for (empty: anyone).")
     )
     plain: Plain | None = attrs.field(
         default=None, metadata=_m("Plain-language title and what to do, for handouts.")
@@ -329,6 +428,19 @@ class PlanItem:
     goal: str | None = attrs.field(
         default=None, metadata=_m("An observable sign that it is working.")
     )
+    build_on: tuple[str, ...] = attrs.field(
+        default=(), metadata=_m("The person's interests the delivery can build on.")
+    )
+    in_place_by: dt.date | None = attrs.field(
+        default=None,
+        metadata=_m(
+            "Reentry: the release date, for items that must be in place by then.", format="date"
+        ),
+    )
+    delivery_age: float | None = attrs.field(
+        default=None,
+        metadata=_m("The developmental age deliveries were matched to, when not the person's age."),
+    )
     plain: Plain | None = attrs.field(
         default=None, metadata=_m("The need's plain-language title and what to do, for handouts.")
     )
@@ -397,6 +509,39 @@ class DomainProgress:
 
 
 @attrs.frozen
+class PlanContext:
+    """What the map says about the person's circumstances, as the plan used it."""
+
+    age_years: float = attrs.field(metadata=_m("Age at this assessment."))
+    adult: bool = attrs.field(
+        metadata=_m("18 or over: the plan speaks to the person and the supporters they choose.")
+    )
+    placement: str | None = attrs.field(default=None, metadata=_m("Where the person lives."))
+    substance_use: SubstanceUse | None = attrs.field(default=None, metadata=_m("Substance use."))
+    conditions: tuple[str, ...] = attrs.field(default=(), metadata=_m("Conditions recorded."))
+    developmental_age: DevelopmentalAge | None = attrs.field(
+        default=None, metadata=_m("Developmental age used to match activities.")
+    )
+    release_on: dt.date | None = attrs.field(
+        default=None, metadata=_m("Release date from custody.", format="date")
+    )
+    strengths: tuple[str, ...] = attrs.field(default=(), metadata=_m("Strengths to build on."))
+    interests: tuple[str, ...] = attrs.field(default=(), metadata=_m("Interests to build on."))
+    language: str | None = attrs.field(default=None, metadata=_m("Preferred language."))
+    interpreter_needed: bool = attrs.field(default=False, metadata=_m("An interpreter is needed."))
+    dependents: tuple[Dependent, ...] = attrs.field(
+        default=(), metadata=_m("Children or others the person cares for.")
+    )
+    days_since_previous: int | None = attrs.field(
+        default=None, metadata=_m("Days since the latest earlier assessment.")
+    )
+    review_overdue_days: int | None = attrs.field(
+        default=None,
+        metadata=_m("How many days after its review date this assessment took place, if late."),
+    )
+
+
+@attrs.frozen
 class DomainScore:
     """One domain of the brain map as a report draws it."""
 
@@ -430,7 +575,6 @@ class MapSummary:
     """The brain map a plan was made from, as reports draw it: scores against the ruleset's
     bands, and history by period."""
 
-    age_years: float = attrs.field(metadata=_m("Age at the assessment.", minimum=0, maximum=120))
     age_group: AgeGroup = attrs.field(metadata=_m("Age group at the assessment."))
     domains: tuple[DomainScore, ...] = attrs.field(
         metadata=_m("Every domain, lowest (sensory integration) first.")
@@ -481,6 +625,9 @@ class Plan:
     )
     review_because: str | None = attrs.field(
         default=None, metadata=_m("Why the review falls on that date.")
+    )
+    context: PlanContext | None = attrs.field(
+        default=None, metadata=_m("The person's circumstances as the plan used them.")
     )
     brain_map: MapSummary | None = attrs.field(
         default=None,

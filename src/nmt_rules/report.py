@@ -17,7 +17,7 @@ import orjson
 from ._convert import converter
 from .errors import ReportError
 from .handout import PLAIN_LABELS, READERS, Handout, Reader, build_handout, is_adult
-from .model import Plan, PlanItem
+from .model import Plan, PlanContext, PlanItem
 from .picture import Labels, brain_map_lines, brain_map_svg, history_svg, progress_svg
 from .vocabulary import STAGE_DOMAIN, STAGES, Domain
 
@@ -114,8 +114,8 @@ def plan_to_text(plan: Plan, width: int = 88) -> str:
     out.append(
         f"plan id {plan.plan_id} · nmt-rules {plan.provenance.nmt_rules_version} · {rulesets}"
     )
-    if plan.review_by is not None:
-        out.append(_review(plan))
+    for label, text in _plan_notes(plan):
+        out += textwrap.wrap(f"{label}: {text}", width, subsequent_indent="  ")
     if plan.brain_map is not None:
         out += ["", "BRAIN MAP, bottom-up (work starts at the bottom)"]
         out += [
@@ -165,11 +165,6 @@ def _learn(plan: Plan) -> str:
     return "What caregivers, teachers and staff should learn"
 
 
-def _review(plan: Plan) -> str:
-    because = f": {plan.review_because}" if plan.review_because else ""
-    return f"Next review by {plan.review_by}{because}"
-
-
 def _items(items: list[PlanItem], width: int, indent: int = 2) -> Iterable[str]:
     pad = " " * indent
     more = pad + "    "
@@ -185,10 +180,10 @@ def _items(items: list[PlanItem], width: int, indent: int = 2) -> Iterable[str]:
             yield from _wrap(f"released when: {item.released_when}", width, more)
         if item.released_by:
             yield from _wrap(f"going ahead because: {item.released_by}", width, more)
-        if item.goal:
-            yield from _wrap(f"sign it is working: {item.goal}", width, more)
         for caution in item.cautions:
             yield from _wrap(f"caution: {caution.text} ({caution.rule})", width, more)
+        for label, text in _item_notes(item):
+            yield from _wrap(f"{label}: {text}", width, more)
         for delivery in item.delivery:
             dose = f"; {delivery.dose.frequency}, {delivery.dose.duration}" if delivery.dose else ""
             who = ", ".join(delivery.delivered_by)
@@ -197,6 +192,60 @@ def _items(items: list[PlanItem], width: int, indent: int = 2) -> Iterable[str]:
                 yield from _wrap(f"caution: {contraindication}", width, more + "  ")
         if item.delivery_note:
             yield from _wrap(f"how: {item.delivery_note}", width, more)
+
+
+def _item_notes(item: PlanItem) -> list[tuple[str, str]]:
+    """The item's goal, timing and personal touches, as (label, text) pairs."""
+    notes = []
+    if item.goal:
+        notes.append(("goal", item.goal))
+    if item.in_place_by:
+        notes.append(("in place by", f"release day, {item.in_place_by.isoformat()}"))
+    if item.build_on:
+        notes.append(("build on", ", ".join(item.build_on)))
+    if item.delivery_age is not None:
+        notes.append(("matched to", f"developmental age {item.delivery_age:g}"))
+    return notes
+
+
+def _plan_notes(plan: Plan) -> list[tuple[str, str]]:
+    """The review date and the circumstances the plan used, as (label, text) pairs."""
+    notes = []
+    if plan.review_by:
+        notes.append(("next review by", f"{plan.review_by.isoformat()} ({plan.review_because})"))
+    context = plan.context
+    if context is None:
+        return notes
+    if context.days_since_previous is not None:
+        late = context.review_overdue_days
+        overdue = f"; {late} days after the review it was due" if late else ""
+        notes.append(("last assessment", f"{context.days_since_previous} days ago{overdue}"))
+    facts = [
+        ("placement", context.placement),
+        ("substance use", _substance_use(context)),
+        ("conditions", ", ".join(context.conditions)),
+        ("release", context.release_on.isoformat() if context.release_on else None),
+        ("strengths", ", ".join(context.strengths)),
+        ("interests", ", ".join(context.interests)),
+        ("language", _language(context)),
+        ("cares for", ", ".join(f"a child of {d.age_years:g}" for d in context.dependents)),
+    ]
+    notes += [(label, text) for label, text in facts if text]
+    return notes
+
+
+def _substance_use(context: PlanContext) -> str | None:
+    use = context.substance_use
+    if use is None:
+        return None
+    return use.level + (f" ({use.substances})" if use.substances else "")
+
+
+def _language(context: PlanContext) -> str | None:
+    if not context.language and not context.interpreter_needed:
+        return None
+    interpreter = "interpreter needed" if context.interpreter_needed else ""
+    return ", ".join(part for part in (context.language, interpreter) if part)
 
 
 def _wrap(text: str, width: int, indent: str) -> list[str]:
@@ -220,9 +269,14 @@ def plan_to_html(plan: Plan) -> str:
         f"<code>{e(plan.plan_id)}</code> · nmt-rules {e(plan.provenance.nmt_rules_version)}"
         f" · {rulesets}</p>",
     ]
-    if plan.review_by is not None:
-        body.append(f'<p class="review"><b>{e(_review(plan))}</b></p>')
     body.append(f'<p class="disclaimer">{e(plan.disclaimer)}</p></header>')
+    notes = _plan_notes(plan)
+    if notes:
+        body.append(
+            '<ul class="context">'
+            + "".join(f"<li><b>{e(label)}:</b> {e(text)}</li>" for label, text in notes)
+            + "</ul>"
+        )
     summary = plan.brain_map
     if summary is not None:
         body.append('<section class="picture"><h2>Brain map, bottom-up</h2>')
@@ -287,8 +341,6 @@ def _html_item(item: PlanItem) -> str:
         rows.append(f"<p><b>Released when:</b> {e(item.released_when or '')}</p>")
     if item.released_by:
         rows.append(f"<p><b>Going ahead because:</b> {e(item.released_by)}</p>")
-    if item.goal:
-        rows.append(f"<p><b>Sign it is working:</b> {e(item.goal)}</p>")
     if item.cautions:
         rows.append(
             '<ul class="cautions">'
@@ -298,6 +350,9 @@ def _html_item(item: PlanItem) -> str:
             )
             + "</ul>"
         )
+    rows += [
+        f"<p><b>{e(label.capitalize())}:</b> {e(text)}</p>" for label, text in _item_notes(item)
+    ]
     if item.delivery:
         rows.append('<ul class="delivery">')
         for d in item.delivery:

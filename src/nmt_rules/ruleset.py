@@ -71,13 +71,24 @@ INVOLVED: Final = tuple(dict.fromkeys((*AUDIENCES, *ROLES)))
 DEFAULT_PRIORITY: Final = 100
 RULESET_KEYS: Final = Keys(
     ("ruleset", "version", "needs", "stages"),
-    ("description", "bands", "cut_point_margin", "progress", "safety"),
+    ("description", "bands", "cut_point_margin", "progress", "safety", "review"),
 )
 PROGRESS_KEYS: Final = Keys((), ("min_change", "sustained_improvements"))
 SAFETY_KEYS: Final = Keys((), ("recent_flag_months",))
+REVIEW_KEYS: Final = Keys((), ("weeks", "severe_weeks", "safety_weeks", "after_release_weeks"))
+#: The sections of whole-number settings, and the top level's own (section None).
+SETTING_SECTIONS: Final[dict[str | None, Keys]] = {
+    None: Keys((), ("cut_point_margin",)),
+    "progress": PROGRESS_KEYS,
+    "safety": SAFETY_KEYS,
+    "review": REVIEW_KEYS,
+}
 NEED_KEYS: Final = Keys(
-    ("stage", "kind", "sequencing", "title"), ("description", "audience", "protocol", "plain")
+    ("stage", "kind", "sequencing", "title"),
+    ("description", "audience", "goal", "adult", "protocol", "plain"),
 )
+#: How a need reads to an adult (18+), who chooses the people who support them.
+ADULT_KEYS: Final = Keys(("title",), ("description",))
 RULE_KEYS: Final = Keys(
     ("id", "when", "because"),
     ("needs", "cautions", "holds", "priority", "indicator", "references"),
@@ -151,8 +162,20 @@ class Need:
     audience: tuple[str, ...]
     location: Location
     protocol: tuple[CatalogueItem, ...] = ()
+    #: An observable sign that the work is helping (interventions).
+    goal: str | None = None
+    #: How the need reads to an adult; None where the wording fits every age.
+    adult: AdultWording | None = None
     #: Plain-language title and what to do, for handouts.
     plain: Plain | None = None
+
+
+@attrs.frozen
+class AdultWording:
+    """A need's title (and description) as an adult reads it."""
+
+    title: str
+    description: str | None = None
 
 
 @attrs.frozen
@@ -206,16 +229,14 @@ class Ruleset:
     version: str
     description: str
     bands: Mapping[Band, tuple[int, int]] | None
-    min_change: int | None
     needs: Mapping[str, Need]
     rules: tuple[Rule, ...]
     source: str
     sha256: str
     origin: str = "core"
-    #: Settings only the primary ruleset's count (None: the default applies).
-    sustained_improvements: int | None = None
-    cut_point_margin: int | None = None
-    recent_flag_months: int | None = None
+    #: Whole-number settings by name (min_change, review weeks, ...); only the primary
+    #: ruleset's count, and a setting it leaves out takes its default.
+    settings: Mapping[str, int] = attrs.field(factory=dict)
 
 
 def load_ruleset(path: str | Path, origin: str = "core") -> Ruleset:
@@ -258,11 +279,12 @@ def read_ruleset(text: str, reporter: Reporter, origin: str = "core") -> Ruleset
         reporter.error(top["description"], "description must be a string")
         description = ""
     bands = _read_bands(top["bands"], reporter) if "bands" in top else None
-    progress = _read_settings(top.get("progress"), reporter, "progress", PROGRESS_KEYS)
-    safety = _read_settings(top.get("safety"), reporter, "safety", SAFETY_KEYS)
-    margin = _settings({k: v for k, v in top.items() if k == "cut_point_margin"}, reporter).get(
-        "cut_point_margin"
-    )
+    settings: dict[str, int] = {}
+    for section, keys in SETTING_SECTIONS.items():
+        if section is None:
+            settings |= _settings({k: v for k, v in top.items() if k in keys.optional}, reporter)
+        else:
+            settings |= _read_settings(top.get(section), reporter, section, keys)
     needs = _read_needs(top.get("needs"), reporter)
     need_stages = {n.id: n.stage for n in needs.values()}
     rules = _read_stages(top.get("stages"), reporter, name or "?", need_stages)
@@ -273,15 +295,12 @@ def read_ruleset(text: str, reporter: Reporter, origin: str = "core") -> Ruleset
         version=version,
         description=description,
         bands=bands,
-        min_change=progress.get("min_change"),
         needs=needs,
         rules=tuple(rules),
         source=reporter.file,
         sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
         origin=origin,
-        sustained_improvements=progress.get("sustained_improvements"),
-        cut_point_margin=margin,
-        recent_flag_months=safety.get("recent_flag_months"),
+        settings=settings,
     )
 
 
@@ -344,6 +363,10 @@ SETTING_RANGES: Final = {
     "sustained_improvements": (1, 10),
     "cut_point_margin": (0, 20),
     "recent_flag_months": (0, 120),
+    "weeks": (1, 104),
+    "severe_weeks": (1, 104),
+    "safety_weeks": (1, 104),
+    "after_release_weeks": (1, 52),
 }
 
 
@@ -414,6 +437,8 @@ def _read_needs(node: Located | None, reporter: Reporter) -> dict[str, Need]:
         if kind == "safety":
             _check_protocol_ages(protocol, need_id, at, reporter)
         plain = read_plain(fields["plain"], reporter) if "plain" in fields else None
+        goal = require_string(fields["goal"], reporter, "goal") if "goal" in fields else None
+        adult = _read_adult(fields.get("adult"), reporter)
         if stage and kind and sequencing and title is not None and description is not None:
             needs[need_id] = Need(
                 need_id,
@@ -425,9 +450,28 @@ def _read_needs(node: Located | None, reporter: Reporter) -> dict[str, Need]:
                 tuple(audience),
                 Location(reporter.file, *at),
                 protocol,
+                goal.strip() if goal else None,
+                adult,
                 plain,
             )
     return needs
+
+
+def _read_adult(node: Located | None, reporter: Reporter) -> AdultWording | None:
+    if node is None:
+        return None
+    fields = check_mapping(node, reporter, "adult", *ADULT_KEYS)
+    if fields is None:
+        return None
+    title = require_string(fields.get("title"), reporter, "adult title")
+    description = (
+        require_string(fields["description"], reporter, "adult description")
+        if "description" in fields
+        else None
+    )
+    if title is None:
+        return None
+    return AdultWording(title.strip(), description.strip() if description else None)
 
 
 def _read_protocol(
@@ -770,10 +814,11 @@ def _check_value(field: FactField, op: str, node: Located, reporter: Reporter) -
         items = node.value
         checked = [_check_scalar(field, op, item, reporter) for item in items]
         return _INVALID if any(c is _INVALID for c in checked) else checked
-    if op in _ORDERED_OPS and field.kind in ("boolean", "string"):
+    if op in _ORDERED_OPS and not field.comparable:
+        what = "an unordered choice" if field.kind == "enum" else f"a {field.kind} field"
         reporter.error(
             node,
-            f"operator {op} does not apply to {field.path!r}, a {field.kind} field; use eq, ne, in or not_in",
+            f"operator {op} does not apply to {field.path!r}, {what}; use eq, ne, in or not_in",
         )
         return _INVALID
     return _check_scalar(field, op, node, reporter)

@@ -26,11 +26,13 @@ from .catalogue import (
     MODALITIES,
     PLAIN_KEYS,
     PROTOCOL_KEYS,
+    RELEASE_TIMINGS,
     ROLES,
 )
 from .facts import STATIC_FIELDS, FactField
 from .model import Plan
 from .ruleset import (
+    ADULT_KEYS,
     AUDIENCES,
     CAUTION_KEYS,
     DEFAULT_PRIORITY,
@@ -39,12 +41,13 @@ from .ruleset import (
     NEED_KEYS,
     OPERATORS,
     PROGRESS_KEYS,
+    REVIEW_KEYS,
     RULE_KEYS,
     RULESET_KEYS,
     SAFETY_KEYS,
     SETTING_RANGES,
 )
-from .vocabulary import BANDS, INDICATORS, NEED_KINDS, SEQUENCINGS, STAGES
+from .vocabulary import BANDS, INDICATORS, NEED_KINDS, PLACEMENTS, SEQUENCINGS, STAGES
 
 _ID: Final = {"type": "string", "pattern": ID_PATTERN.pattern}
 _TEXT: Final = {"type": "string", "minLength": 1, "pattern": r"\S"}
@@ -116,8 +119,8 @@ def _test_schema(field: FactField) -> dict[str, Any]:
             ops[op] = {"type": "boolean"}
         elif op in ("in", "not_in"):
             ops[op] = {"type": "array", "items": value, "minItems": 1}
-        elif op in ("lt", "lte", "gt", "gte") and field.kind in ("boolean", "string"):
-            continue  # ordering a boolean or a string is an error in the loader
+        elif op in ("lt", "lte", "gt", "gte") and not field.comparable:
+            continue  # ordering a boolean, a string or an unordered choice is a loader error
         else:
             ops[op] = value
     return {
@@ -160,6 +163,16 @@ def ruleset_schema() -> dict[str, Any]:
                 "domain is severe (talk, insight, trauma processing, skills programmes).",
             },
             "audience": {"type": "array", "items": {"enum": list(AUDIENCES)}, "minItems": 1},
+            "goal": {
+                **_TEXT,
+                "description": "An observable sign that the work is helping "
+                "(e.g. 'falls asleep within 30 minutes on 5 nights a week').",
+            },
+            "adult": _object(
+                ADULT_KEYS,
+                {"title": _TEXT, "description": _TEXT},
+                description="How the need reads to an adult (18+), who chooses their supporters.",
+            ),
             "protocol": {
                 "type": "array",
                 "items": {"$ref": "#/$defs/protocol_item"},
@@ -194,6 +207,9 @@ def ruleset_schema() -> dict[str, Any]:
                 ),
                 "safety": _object(
                     SAFETY_KEYS, {key: _setting(key) for key in SAFETY_KEYS.optional}
+                ),
+                "review": _object(
+                    REVIEW_KEYS, {key: _setting(key) for key in REVIEW_KEYS.optional}
                 ),
                 "needs": {
                     "type": "object",
@@ -322,6 +338,26 @@ def _item_schema(keys: Keys) -> dict[str, Any]:
         "dose": _object(DOSE_KEYS, {"frequency": _TEXT, "duration": _TEXT}),
         "contraindications": texts,
         "reference": _TEXT,
+        "placements": {
+            "type": "array",
+            "items": {"enum": list(PLACEMENTS)},
+            "minItems": 1,
+            "description": "Placements the item suits (omit: any).",
+        },
+        "conditions": {
+            "type": "array",
+            "items": _ID,
+            "minItems": 1,
+            "description": "Conditions the item is adapted for; shown only to people with one.",
+        },
+        "release": {
+            "enum": list(RELEASE_TIMINGS),
+            "description": "Reentry: in place by the day of release, or started after it.",
+        },
+        "builds_on": {
+            **texts,
+            "description": "Interest word stems the item builds on (default: by modality).",
+        },
         "plain": _PLAIN,
     }
     known = {*keys.required, *keys.optional}

@@ -24,6 +24,17 @@ SafetyFlag = Literal[
     "missing_or_exploitation",
 ]
 Status = Literal["now", "deferred"]
+Placement = Literal[
+    "family",
+    "kinship",
+    "foster",
+    "residential",
+    "custody",
+    "supported-living",
+    "independent",
+    "homeless",
+]
+SubstanceUseLevel = Literal["none", "occasional", "regular", "dependent"]
 Indicator = Literal["critical", "warning", "info"]
 NeedKind = Literal["safety", "intervention", "education", "progress"]
 #: foundation: never waits (co-regulation, rhythm, sleep, safe adults, stability, safety);
@@ -55,6 +66,8 @@ AGE_GROUPS: Final[tuple[AgeGroup, ...]] = (
     "young_adult",
     "adult",
 )
+#: From this age the plan speaks to the person and the supporters they choose.
+ADULT_AGE: Final = 18
 #: Upper age (exclusive, years) of each age group but the last.
 AGE_GROUP_LIMITS: Final[tuple[tuple[float, AgeGroup], ...]] = (
     (5, "early_childhood"),
@@ -98,6 +111,30 @@ FUNCTIONS: Final[dict[str, Domain]] = {
 NEED_KINDS: Final[tuple[NeedKind, ...]] = ("safety", "intervention", "education", "progress")
 INDICATORS: Final[tuple[Indicator, ...]] = ("critical", "warning", "info")
 SEQUENCINGS: Final[tuple[Sequencing, ...]] = ("foundation", "demand")
+PLACEMENTS: Final[tuple[Placement, ...]] = (
+    "family",
+    "kinship",
+    "foster",
+    "residential",
+    "custody",
+    "supported-living",
+    "independent",
+    "homeless",
+)
+SUBSTANCE_USE_LEVELS: Final[tuple[SubstanceUseLevel, ...]] = (
+    "none",
+    "occasional",
+    "regular",
+    "dependent",
+)
+#: Conditions the core ruleset knows; a map may name others (kebab-case).
+CONDITIONS: Final = (
+    "autism",
+    "fasd",
+    "brain-injury",
+    "intellectual-disability",
+    "sensory-impairment",
+)
 RELEASABLE_STAGES: Final[tuple[ReleasableStage, ...]] = ("regulation", "relational", "cognitive")
 
 DISCLAIMER: Final[str] = (
