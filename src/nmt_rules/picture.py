@@ -47,7 +47,7 @@ class Labels:
 def brain_map_svg(summary: MapSummary, progress: Sequence[DomainProgress], labels: Labels) -> str:
     """The four domains stacked bottom-up, each against the bands, as one inline SVG."""
     # Plain labels are longer words and no numbers: wider margins, a shorter track.
-    left, track, right = (190, 400, 210) if labels.numbers else (250, 260, 370)
+    left, track, right = (190, 400, 250) if labels.numbers else (250, 260, 370)
     row, gap = 30, 10
     width = left + track + right
     domains = list(reversed(summary.domains))  # cognitive at the top
