@@ -16,7 +16,9 @@ if not (3, 11) <= sys.version_info[:2] < (3, 13):  # pragma: no cover - checked 
 from .api import Planner, recommend, version
 from .brainmap import brain_map_schema, load_brain_map, parse_brain_map
 from .catalogue import Catalogue, CatalogueItem, load_catalogue, parse_catalogue
+from .decision_log import DecisionLog
 from .errors import (
+    AuthError,
     CatalogueError,
     Diagnostic,
     EngineError,
@@ -24,6 +26,7 @@ from .errors import (
     InputError,
     NmtRulesError,
     PluginError,
+    PrefetchMissingError,
     ReportError,
     RulesetError,
     UnknownSettingError,
@@ -36,11 +39,13 @@ from .ruleset import Need, Rule, Ruleset, core_ruleset, load_ruleset, parse_rule
 __version__ = version()
 
 __all__ = [
+    "AuthError",
     "BrainMap",
     "Catalogue",
     "CatalogueError",
     "CatalogueItem",
     "DataFile",
+    "DecisionLog",
     "Delivery",
     "Diagnostic",
     "EngineError",
@@ -52,6 +57,7 @@ __all__ = [
     "PlanItem",
     "Planner",
     "PluginError",
+    "PrefetchMissingError",
     "Provenance",
     "Reason",
     "ReportError",

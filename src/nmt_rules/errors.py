@@ -93,5 +93,13 @@ class UnknownSettingError(NmtRulesError):
         super().__init__(message)
 
 
+class AuthError(NmtRulesError):
+    """A request's credentials were missing or not accepted (HTTP 401); says why."""
+
+
+class PrefetchMissingError(NmtRulesError):
+    """A CDS Hooks request lacks prefetched data the service needs and cannot fetch (HTTP 412)."""
+
+
 class ReportError(NmtRulesError):
     """A report was asked for in a format or for an audience nmt-rules does not render."""
