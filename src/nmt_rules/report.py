@@ -47,18 +47,23 @@ def render(plan: Plan, fmt: str, audience: str = "clinician") -> str:
     """The plan as text, JSON or HTML for an audience: the clinician's full report, or a
     plain-language handout for a caregiver, a teacher or the person (text and HTML only;
     the JSON plan is the whole contract)."""
-    if fmt not in FORMATS:
-        raise ReportError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    if audience not in AUDIENCES:
-        raise ReportError(f"unknown audience {audience!r}; choose one of {', '.join(AUDIENCES)}")
+    check_report_choice(fmt, audience)
     if fmt == "json":
-        if audience != "clinician":
-            raise ReportError("audiences apply to text and html; the JSON plan is for hosts")
         return plan_to_json(plan) + "\n"
     if audience == "clinician":
         return plan_to_html(plan) if fmt == "html" else plan_to_text(plan)
     handout = build_handout(plan, _reader(audience))
     return handout_to_html(plan, handout) if fmt == "html" else handout_to_text(plan, handout)
+
+
+def check_report_choice(fmt: str, audience: str) -> None:
+    """Raise ReportError unless the format and audience make a report together."""
+    if fmt not in FORMATS:
+        raise ReportError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if audience not in AUDIENCES:
+        raise ReportError(f"unknown audience {audience!r}; choose one of {', '.join(AUDIENCES)}")
+    if fmt == "json" and audience != "clinician":
+        raise ReportError("audiences apply to text and html; the JSON plan is for hosts")
 
 
 def _reader(audience: str) -> Reader:
