@@ -117,6 +117,28 @@ def test_teen_handout_keeps_choice_and_puts_safety_first(plans: dict[str, Plan])
     assert caregiver.index("Take every time") < caregiver.index("WHAT IS GOING ON")
 
 
+def test_a_caregiver_handout_leaves_out_the_protection_procedure(planner: Planner) -> None:
+    data = {
+        "subject": {"id": "h-abuse", "age_years": 8},
+        "assessed_on": "2026-10-01",
+        "domains": {
+            "sensory_integration": 60,
+            "self_regulation": 45,
+            "relational": 50,
+            "cognitive": 70,
+        },
+        "flags": ["abuse_or_neglect"],
+    }
+    plan = planner.plan(data, "school")
+    procedure = next(i for i in plan.items if i.need == "safeguarding-response")
+    assert procedure.plain is not None
+    caregiver = render(plan, "text", "caregiver")
+    teacher = render(plan, "text", "teacher")
+    # the caregiver may be the person of concern; the teacher is a mandated reporter
+    assert procedure.plain.title not in caregiver
+    assert procedure.plain.title in teacher
+
+
 def test_timetable_comes_from_the_readers_own_doses(plans: dict[str, Plan]) -> None:
     handout = build_handout(plans["child-school"], "teacher")
     movement = next(r for r in handout.daily if r.title == "Movement breaks in class")

@@ -60,9 +60,7 @@ def test_reports_for_each_audience_over_http(open_server: Server) -> None:
     html = client.post("/v1/plans?setting=school&format=html&audience=caregiver", json=data)
     assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
     assert "nmt-core/" not in html.text  # a handout: no rule ids
-    negotiated = client.post(
-        "/v1/plans?setting=school", json=data, headers={"accept": "text/html"}
-    )
+    negotiated = client.post("/v1/plans?setting=school", json=data, headers={"accept": "text/html"})
     assert negotiated.headers["content-type"].startswith("text/html")
     assert "nmt-core/" in negotiated.text  # the clinician's full report
     text = client.post("/v1/plans?format=text&audience=teacher&setting=school", json=data)

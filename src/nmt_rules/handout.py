@@ -116,7 +116,11 @@ def build_handout(plan: Plan, reader: Reader) -> Handout:
     adult = is_adult(group)
     words = _Words(reader, group, plan.subject_id)
     roles = _ROLES[(reader, adult)]
-    safety = [i for i in plan.items if i.stage == "safety" and reader in _need_readers(i)]
+    safety = [
+        i
+        for i in plan.items
+        if i.stage == "safety" and reader in _need_readers(i) and _may_read(reader, i)
+    ]
     now = [i for i in plan.items if i.stage != "safety" and i.status == "now"]
     deferred = [i for i in plan.items if i.status == "deferred"]
 
@@ -157,6 +161,16 @@ def build_handout(plan: Plan, reader: Reader) -> Handout:
         waits=tuple(_waits(plan, deferred, words)),
         review=review,
     )
+
+
+#: Needs a caregiver's handout leaves out: a protection procedure is carried out by the
+#: professionals, and the caregiver may be the person of concern (the clinician's report and
+#: the teacher's handout keep it).
+_NOT_FOR_CAREGIVERS: Final = frozenset({"safeguarding-response"})
+
+
+def _may_read(reader: Reader, item: PlanItem) -> bool:
+    return reader != "caregiver" or item.need not in _NOT_FOR_CAREGIVERS
 
 
 def _need_readers(item: PlanItem) -> set[str]:
