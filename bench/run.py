@@ -9,9 +9,11 @@ Prints a table per ruleset size, writes bench/results.json atomically and ends w
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
+import platform
 import socket
 import statistics
 import subprocess
@@ -21,6 +23,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable, Sequence
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -137,9 +140,9 @@ def host_api_result(process: subprocess.Popen[str], timeout: float) -> dict[str,
     return result
 
 
-def http_load_test(quick: bool) -> dict[str, Any]:
-    """Loopback load test of `nmt-rules serve`: clients post the benchmark's maps over
-    keep-alive connections for a bounded number of requests and seconds, then stop."""
+def http_load_test(quick: bool, workers: int = 1) -> dict[str, Any]:
+    """Loopback load test of `nmt-rules serve --workers N`: clients post the benchmark's maps
+    over keep-alive connections for a bounded number of requests and seconds, then stop."""
     requests = 400 if quick else 4000
     deadline_s = 10.0 if quick else 30.0
     clients = 4
@@ -148,7 +151,10 @@ def http_load_test(quick: bool) -> dict[str, Any]:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     server = subprocess.Popen(
-        [sys.executable, "-m", "nmt_rules.cli", "serve", "--port", str(port)],
+        [
+            *(sys.executable, "-m", "nmt_rules.cli", "serve"),
+            *("--port", str(port), "--workers", str(workers)),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -210,6 +216,7 @@ def http_load_test(quick: bool) -> dict[str, Any]:
     ordered = sorted(latencies)
     return {
         "applicable": True,
+        "workers": workers,
         "clients": clients,
         "requests": len(latencies),
         "requests_per_s": round(len(latencies) / elapsed, 1),
@@ -344,6 +351,57 @@ def targets(summary: dict[str, dict[str, Any]]) -> dict[str, bool]:
     return checks
 
 
+def environment() -> dict[str, Any]:
+    """What the figures depend on: the code (git commit), the packages, the machine."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=HERE, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = bool(
+            subprocess.run(
+                ["git", "status", "--porcelain"], cwd=HERE, capture_output=True, text=True
+            ).stdout.strip()
+        )
+    except (OSError, subprocess.CalledProcessError):
+        commit, dirty = None, False
+    cpu = None
+    with contextlib.suppress(OSError), open("/proc/cpuinfo", encoding="utf-8") as f:
+        cpu = next(
+            (line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), None
+        )
+    packages: dict[str, str | None] = {}
+    for name in _PACKAGES:
+        try:
+            packages[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            packages[name] = None
+    return {
+        "python": sys.version.split()[0],
+        "cpus": os.cpu_count(),
+        "cpu_model": cpu or platform.processor() or None,
+        "platform": platform.platform(),
+        "git_commit": commit,
+        "git_dirty": dirty,
+        "packages": packages,
+    }
+
+
+#: Packages whose versions shape the figures.
+_PACKAGES = (
+    "nmt-rules",
+    "durable-rules",
+    "orjson",
+    "cattrs",
+    "fastjsonschema",
+    "uvicorn",
+    "starlette",
+    "httptools",
+    "uvloop",
+    "zen-engine",
+    "rule-engine",
+)
+
+
 def write_atomically(path: Path, data: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".results-", suffix=".json")
@@ -394,13 +452,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.quick:
         print("quick mode: fewer maps, and fewer than 100,000 evaluations for the memory check")
     print("--- HTTP (loopback) ---", flush=True)
-    http = http_load_test(args.quick)
-    print(f"  {json.dumps(http)}")
+    http: dict[str, Any] = {}
+    for workers in (1, 2):
+        http[f"workers_{workers}"] = http_load_test(args.quick, workers)
+        print(f"  {workers} worker(s): {json.dumps(http[f'workers_{workers}'])}", flush=True)
     checks = targets(summary)
     data = {
         "quick": args.quick,
-        "python": sys.version.split()[0],
-        "cpus": os.cpu_count(),
+        **environment(),
         "elapsed_s": time.perf_counter() - began,
         "sizes": results,
         "http": http,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, Final
 
 import pytest
 
 from nmt_rules import Planner
+
+from .servers import Ehr, Server, ehr, free_port, serve, write_config
 
 MapFactory = Callable[..., dict[str, Any]]
 
@@ -45,3 +47,39 @@ def brain_map() -> MapFactory:
 def planner() -> Planner:
     """The default planner: core ruleset and every installed plugin."""
     return Planner.default()
+
+
+SANDBOX: Final = "https://sandbox.cds-hooks.org"
+API_TOKEN: Final = "test-token-0123456789abcdef"
+
+
+@pytest.fixture(scope="session")
+def open_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """`nmt-rules serve` as a developer starts it on loopback: no authentication; with a
+    decision log and the CDS Hooks sandbox's origin allowed."""
+    log = tmp_path_factory.mktemp("open") / "decisions.sqlite"
+    with serve(["--decision-log", str(log)], env={"NMT_RULES_CORS_ORIGINS": SANDBOX}) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def the_ehr() -> Iterator[Ehr]:
+    """A CDS client with its own signing key, its JWK Set served on loopback."""
+    with ehr() as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def secured_server(tmp_path_factory: pytest.TempPathFactory, the_ehr: Ehr) -> Iterator[Server]:
+    """`nmt-rules serve` configured as for production: API tokens, an allow-listed EHR."""
+    folder = tmp_path_factory.mktemp("secured")
+    port = free_port()
+    config = write_config(
+        folder / "serve.toml",
+        public_url=f"http://127.0.0.1:{port}",
+        decision_log=str(folder / "decisions.sqlite"),
+        cds_issuers=[{"iss": the_ehr.issuer, "jwks_url": the_ehr.jwks_url}],
+    )
+    env = {"NMT_RULES_API_TOKENS": f"other-token,{API_TOKEN}"}
+    with serve(["--config", str(config)], env=env, port=port) as server:
+        yield server

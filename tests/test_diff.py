@@ -107,7 +107,7 @@ def test_provenance_names_a_draft_ruleset_by_its_path_in_every_format(draft: Pat
     shown = f"nmt-core 1.0.0 (DRAFT: {draft})"
     assert shown in plan_to_text(plan)
     assert shown in plan_to_html(plan)
-    assert shown in cards(plan)["cards"][0]["source"]["label"]
+    assert shown in cards(plan, "hook-1", None)["cards"][0]["source"]["label"]
     result = CliRunner().invoke(
         main,
         [

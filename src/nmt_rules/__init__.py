@@ -20,8 +20,10 @@ if not (3, 11) <= sys.version_info[:2] < (3, 13):  # pragma: no cover - checked 
 from .api import Planner, recommend, version
 from .brainmap import brain_map_schema, load_brain_map, parse_brain_map
 from .catalogue import Catalogue, CatalogueItem, load_catalogue, parse_catalogue
+from .decision_log import DecisionLog
 from .engine import Evaluation
 from .errors import (
+    AuthError,
     CatalogueError,
     Diagnostic,
     EngineError,
@@ -30,6 +32,8 @@ from .errors import (
     Location,
     NmtRulesError,
     PluginError,
+    PrefetchMissingError,
+    ReportError,
     RulesetError,
     UnknownSettingError,
     ValidationError,
@@ -38,12 +42,13 @@ from .hookspecs import DataFile, DataFiles, InputFormat, hookimpl
 from .model import BrainMap, Caution, Delivery, Plan, PlanItem, Provenance, Reason, RulesetRef
 from .plugin_calls import InputRecord, PluginFailure
 from .plugins import PluginInfo, PluginSet
-from .report import plan_to_dict, plan_to_html, plan_to_json, plan_to_text
+from .report import plan_to_dict, plan_to_html, plan_to_json, plan_to_text, render
 from .ruleset import Need, Rule, Ruleset, core_ruleset, load_ruleset, parse_ruleset
 
 __version__ = version()
 
 __all__ = [
+    "AuthError",
     "BrainMap",
     "Catalogue",
     "CatalogueError",
@@ -51,6 +56,7 @@ __all__ = [
     "Caution",
     "DataFile",
     "DataFiles",
+    "DecisionLog",
     "Delivery",
     "Diagnostic",
     "EngineError",
@@ -69,8 +75,10 @@ __all__ = [
     "PluginFailure",
     "PluginInfo",
     "PluginSet",
+    "PrefetchMissingError",
     "Provenance",
     "Reason",
+    "ReportError",
     "Rule",
     "Ruleset",
     "RulesetError",
@@ -92,5 +100,6 @@ __all__ = [
     "plan_to_json",
     "plan_to_text",
     "recommend",
+    "render",
     "version",
 ]

@@ -16,7 +16,9 @@ import jsonschema
 import yaml
 
 from ._attrs_schema import schema_for
+from ._convert import converter
 from ._convert import fast_structure as _structure
+from ._schema_errors import describe as _describe
 from .errors import FieldProblem, InputError
 from .model import BrainMap, PreviousAssessment
 
@@ -127,65 +129,6 @@ def _jsonable(data: object) -> object:
     return data
 
 
-def _path(parts: Iterable[str | int]) -> str:
-    out = ""
-    for part in parts:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-def _describe(error: jsonschema.ValidationError) -> FieldProblem:
-    """Turn a jsonschema error into 'field.path: what is wrong' in plain words."""
-    if error.validator == "anyOf" and error.context:
-        # Optional fields are "X or null": the X branch says what is really wrong.
-        inner = [e for e in error.context if e.validator != "type" or e.validator_value != "null"]
-        if inner:
-            best = jsonschema.exceptions.best_match(inner)
-            if best is not None:  # its absolute_path already includes this error's path
-                return _describe(best)
-    path = _path(error.absolute_path)
-    value: Any = error.instance
-    rule: Any = error.validator_value
-    schema: Any = error.schema
-    match error.validator:
-        case "additionalProperties":
-            extra = sorted(set(value) - set(schema.get("properties", {})))
-            known = ", ".join(schema.get("properties", {}))
-            field = _path([*error.absolute_path, extra[0]]) if extra else path
-            return FieldProblem(field, f"unknown field (known fields: {known})")
-        case "required":
-            missing = rule if isinstance(rule, list) else [rule]
-            absent = next((m for m in missing if m not in value), missing[0])
-            return FieldProblem(_path([*error.absolute_path, absent]), "required field is missing")
-        case "maximum":
-            return FieldProblem(path, f"{value!r} is above {rule}")
-        case "minimum":
-            return FieldProblem(path, f"{value!r} is below {rule}")
-        case "enum":
-            return FieldProblem(path, f"{value!r} is not one of: {', '.join(map(str, rule))}")
-        case "type":
-            return FieldProblem(path, f"expected {_TYPE_WORDS.get(rule, rule)}, got {value!r}")
-        case "format":
-            return FieldProblem(path, f"{value!r} is not a date (use YYYY-MM-DD)")
-        case "uniqueItems":
-            return FieldProblem(path, "lists the same value twice")
-        case "pattern":
-            return FieldProblem(path, f"{value!r} must be lower-case words joined by '-'")
-        case "minLength":
-            return FieldProblem(path, "must not be empty")
-    return FieldProblem(path, error.message)
-
-
-_TYPE_WORDS = {
-    "integer": "a whole number",
-    "number": "a number",
-    "string": "a string",
-    "object": "a mapping",
-    "array": "a list",
-    "boolean": "true or false",
-}
-
-
 def _semantic_problems(doc: Any) -> Iterable[FieldProblem]:
     """Checks a schema cannot express."""
     current = dt.date.fromisoformat(doc["assessed_on"])
@@ -229,3 +172,27 @@ def _clinician_problems(clinician: Any, path: str) -> Iterable[FieldProblem]:
             "say why the person is ready (a clinician's judgement releases held work, and the "
             "plan quotes it)",
         )
+
+
+def brain_map_data(brain_map: BrainMap) -> dict[str, Any]:
+    """The brain map as plain data holding only what was given (fields at their defaults
+    left out): what a person would have written."""
+    data: dict[str, Any] = _given(brain_map)
+    return data
+
+
+def _given(value: Any) -> Any:
+    if attrs.has(type(value)):
+        out = {}
+        for field in attrs.fields(type(value)):
+            current = getattr(value, field.name)
+            default = field.default
+            if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+                default = default.factory()
+            if default is not attrs.NOTHING and current == default:
+                continue
+            out[field.name] = _given(current)
+        return out
+    if isinstance(value, list | tuple):
+        return [_given(v) for v in value]
+    return converter.unstructure(value)

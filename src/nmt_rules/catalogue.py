@@ -27,7 +27,7 @@ from ._yaml import (
     require_string,
 )
 from .errors import CatalogueError, Diagnostic, Location
-from .model import Delivery, Dose
+from .model import Delivery, Dose, Plain
 from .vocabulary import PLACEMENTS
 
 MODALITIES: Final = (
@@ -76,6 +76,7 @@ ITEM_KEYS: Final = Keys(
         "conditions",
         "release",
         "builds_on",
+        "plain",
     ),
 )
 RELEASE_TIMINGS: Final = ("before", "after")
@@ -135,6 +136,8 @@ PROTOCOL_KEYS: Final = Keys(
 )
 AGES_KEYS: Final = Keys(("min", "max"))
 DOSE_KEYS: Final = Keys(("frequency", "duration"))
+#: Plain-language texts for handouts (needs, catalogue and protocol items).
+PLAIN_KEYS: Final = Keys(("title", "do"))
 
 
 @attrs.frozen
@@ -170,6 +173,7 @@ class CatalogueItem:
     release: str | None = None
     #: Interest word stems the item can build on (defaults from its modality).
     builds_on: tuple[str, ...] = ()
+    plain: Plain | None = None
 
     def suits(self, age: int, placement: str | None, conditions: frozenset[str]) -> bool:
         """Whether the item fits a person of this age, placement and conditions."""
@@ -194,6 +198,7 @@ class CatalogueItem:
             reference=self.reference,
             release=self.release,
             conditions=self.conditions,
+            plain=self.plain,
         )
 
 
@@ -363,6 +368,7 @@ def read_item(
     builds_on = (
         _strings(fields["builds_on"], reporter, "builds_on") if "builds_on" in fields else ()
     )
+    plain = read_plain(fields["plain"], reporter) if "plain" in fields else None
     if any(d.level == "error" for d in reporter.diagnostics[before:]) or None in (
         item_id,
         meets,
@@ -405,6 +411,7 @@ def read_item(
         conditions=conditions,
         release=release,
         builds_on=tuple(b.lower() for b in builds_on or ()) or MODALITY_INTERESTS.get(modality, ()),
+        plain=plain,
     )
 
 
@@ -499,6 +506,38 @@ def _dose(node: Located, reporter: Reporter) -> Dose | None:
     frequency = require_string(fields.get("frequency"), reporter, "frequency")
     duration = require_string(fields.get("duration"), reporter, "duration")
     return Dose(frequency, duration) if frequency and duration else None
+
+
+def read_plain(node: Located, reporter: Reporter) -> Plain | None:
+    """Validate a `plain` block: a plain-language title and what to do."""
+    fields = check_mapping(node, reporter, "plain", *PLAIN_KEYS)
+    if not fields:
+        return None
+    title = require_string(fields.get("title"), reporter, "plain title")
+    do = require_string(fields.get("do"), reporter, "plain do")
+    return Plain(" ".join(title.split()), " ".join(do.split())) if title and do else None
+
+
+def missing_plain(what: str, location: Location) -> Diagnostic:
+    """The warning for a need or item without plain texts (handouts fall back to its
+    clinical title and description)."""
+    return Diagnostic(
+        location.file,
+        location.line,
+        location.col,
+        "warning",
+        f"{what} has no `plain` texts: handouts for caregivers, teachers and the person "
+        "will show its clinical title and description",
+    )
+
+
+def catalogue_diagnostics(catalogue: Catalogue) -> list[Diagnostic]:
+    """Warnings about a loaded catalogue: items without plain texts."""
+    return [
+        missing_plain(f"item {item.id!r}", item.location)
+        for item in catalogue.items
+        if item.plain is None
+    ]
 
 
 #: Most resolutions kept (settings x needs x ages stays far below it for real catalogues).

@@ -23,7 +23,13 @@ import attrs
 import yaml
 
 from ._yaml import LOADER, Reporter
-from .catalogue import Catalogue, CatalogueIndex, read_catalogue, unknown_need_diagnostics
+from .catalogue import (
+    Catalogue,
+    CatalogueIndex,
+    catalogue_diagnostics,
+    read_catalogue,
+    unknown_need_diagnostics,
+)
 from .compile import compile_rulesets
 from .errors import Diagnostic, ValidationError
 from .lint import lint_ruleset, runs_in_every_setting, undelivered_needs
@@ -233,6 +239,7 @@ def _add_plugins(checked: _Checked, plugins: Iterable[PluginInfo], shown: dict[s
         ]
         checked.rulesets += plugin.rulesets
         checked.catalogues += plugin.catalogues
+        checked.diagnostics += [d for c in plugin.catalogues for d in catalogue_diagnostics(c)]
         checked.files += len(plugin.rulesets) + len(plugin.catalogues)
 
 
@@ -267,6 +274,7 @@ def _read_file(
         catalogue = read_catalogue(text, reporter)
         if catalogue is not None and not reporter.has_errors:
             checked.catalogues.append(catalogue)
+            reporter.diagnostics += catalogue_diagnostics(catalogue)
     checked.diagnostics += reporter.diagnostics
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
+import ipaddress
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -16,19 +19,28 @@ import orjson
 from ._files import atomic_writer
 from .api import Planner, default_planner, planner_for, version
 from .batch import plan_record, read_records
-from .brainmap import load_brain_map, parse_brain_map
+from .brainmap import brain_map_data, load_brain_map, parse_brain_map
 from .check import check_paths, files_to_check
+from .decision_log import DecisionLog, export_decisions
 from .diff import diff_plans, diff_to_dict, diff_to_text, records_of
 from .errors import Diagnostic, EngineError, FieldProblem, InputError, NmtRulesError
 from .explain import explain, find_rule, trace_to_json, trace_to_text, why_not, why_not_to_text
+from .fhir import brain_map_to_response, questionnaire, response_to_brain_map
 from .fmt import format_file
 from .golden import coverage, format_failure, load_cases, run_case
 from .model import BrainMap
 from .plugins import ENTRY_POINT_GROUP, PLUGINS_ENV, load_plugins
-from .report import plan_to_html, plan_to_json, plan_to_text
+from .report import AUDIENCES, render
 from .ruleset import core_ruleset, load_ruleset
 from .scaffold import plugin_spec, write_plugin
 from .schemas import SCHEMAS, schema_text, write_schemas
+from .service_config import (
+    CONFIG_ENV,
+    RESOLVED_ENV,
+    TOKENS_ENV,
+    load_service_config,
+    resolved_text,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 EXIT_FAILURES = 1
@@ -68,6 +80,16 @@ _RULESET_OPTION = click.option(
     type=click.Path(dir_okay=False),
     help="Use these ruleset files instead of the core ruleset (repeatable).",
 )
+_DECISION_LOG_OPTION = click.option(
+    "--decision-log",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Record each plan given in this SQLite decision log (created if missing).",
+)
+_LOG_IDENTIFIERS_OPTION = click.option(
+    "--log-identifiers",
+    is_flag=True,
+    help="Also record the subject id and the whole brain map (scores, free text) in the log.",
+)
 _FORMAT_OPTION = click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
@@ -94,6 +116,20 @@ def main() -> None:
     show_default=True,
     help="text for a person, json for a host application, html for a printable report.",
 )
+@click.option(
+    "--audience",
+    type=click.Choice(AUDIENCES),
+    default="clinician",
+    show_default=True,
+    help="clinician: the full report; caregiver, teacher or person: a plain-language handout "
+    "(text and html).",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False),
+    help="Write the report to this file (atomically) instead of printing it.",
+)
 @_RULESET_OPTION
 @click.option(
     "--from",
@@ -102,13 +138,19 @@ def main() -> None:
     help="Read BRAIN_MAP with a plugin's input format (an agency's own export; "
     "`nmt-rules plugins` lists them).",
 )
+@_DECISION_LOG_OPTION
+@_LOG_IDENTIFIERS_OPTION
 @_reports_errors
 def recommend(
     brain_map: str,
     setting: str | None,
     fmt: str,
+    audience: str,
+    output: str | None,
     rulesets: tuple[str, ...],
     input_format: str | None,
+    decision_log: Path | None,
+    log_identifiers: bool,
 ) -> None:
     """Print the sequenced, explained plan for BRAIN_MAP (YAML or JSON, or --from NAME)."""
     planner = _planner_with(rulesets)
@@ -117,9 +159,16 @@ def recommend(
     else:
         parsed = _read_one(planner, input_format, brain_map)
     plan = planner.plan(parsed, setting)
-    render = {"json": plan_to_json, "html": plan_to_html, "text": plan_to_text}[fmt]
-    click.echo(render(plan), nl=fmt == "json")
+    report = render(plan, fmt, audience)
     _warn_plugin_failures(planner)
+    if decision_log is not None:
+        with DecisionLog(decision_log, log_identifiers=log_identifiers) as log:
+            log.record(plan, parsed, "cli")
+    if output is None:
+        click.echo(report, nl=False)
+        return
+    with atomic_writer(output) as handle:
+        handle.write(report)
 
 
 def _read_one(planner: Planner, input_format: str, path: str) -> BrainMap:
@@ -209,11 +258,82 @@ def batch(source: str, out: str, setting: str | None) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=int, help="Worker processes.")
-def serve(host: str, port: int, workers: int) -> None:
-    """Serve the HTTP JSON API and CDS Hooks service (see README)."""
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help=f"TOML configuration file (default: ${CONFIG_ENV}). See README.",
+)
+@_RULESET_OPTION
+@_DECISION_LOG_OPTION
+@_LOG_IDENTIFIERS_OPTION
+@click.option(
+    "--insecure",
+    is_flag=True,
+    help="Listen on a non-loopback address without authentication (never for real data).",
+)
+@_reports_errors
+def serve(
+    host: str,
+    port: int,
+    workers: int,
+    config_path: str | None,
+    rulesets: tuple[str, ...],
+    decision_log: Path | None,
+    log_identifiers: bool,
+    insecure: bool,
+) -> None:
+    """Serve the HTTP JSON API and the CDS Hooks services (see README).
+
+    Authentication is off until configured; a non-loopback HOST needs it (or --insecure).
+    """
     import uvicorn  # imported here: only this command needs the server stack
 
-    uvicorn.run("nmt_rules.server:create_app", factory=True, host=host, port=port, workers=workers)
+    from ._http import GuardedHttpToolsProtocol
+
+    config = load_service_config(
+        config_path,
+        rulesets=tuple(str(Path(r).resolve()) for r in rulesets),
+        decision_log=str(decision_log) if decision_log else None,
+        log_identifiers=log_identifiers or None,
+    ).with_report_key()
+    missing = [
+        what
+        for what, configured in (
+            (f"API tokens (${TOKENS_ENV} or api_tokens_sha256)", config.api_auth),
+            ("CDS Hooks issuers (cds_issuers)", config.cds_auth),
+        )
+        if not configured
+    ]
+    if missing and not _is_loopback(host) and not insecure:
+        raise click.UsageError(
+            f"refusing to listen on {host} without authentication: configure "
+            + " and ".join(missing)
+            + ", or pass --insecure"
+        )
+    for ruleset in config.rulesets:
+        load_ruleset(ruleset)  # a broken ruleset is reported here, not by every worker
+    os.environ[RESOLVED_ENV] = resolved_text(config)  # the workers' configuration
+    uvicorn.run(
+        "nmt_rules.server:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        http=GuardedHttpToolsProtocol,
+        limit_concurrency=config.max_connections,
+        timeout_keep_alive=config.keep_alive_timeout_s,
+        timeout_graceful_shutdown=config.shutdown_timeout_s,
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 @main.command()
@@ -479,6 +599,71 @@ def explain_command(
     click.echo(
         trace_to_json(result) if fmt == "json" else why_not_to_text(result), nl=fmt == "json"
     )
+
+
+@main.group()
+def fhir() -> None:
+    """The brain map in FHIR R4: a Questionnaire, and QuestionnaireResponses to and from maps."""
+
+
+@fhir.command("questionnaire")
+def fhir_questionnaire() -> None:
+    """Print the brain map as a FHIR R4 Questionnaire (JSON)."""
+    click.echo(_json_text(questionnaire()))
+
+
+@fhir.command("to-brain-map")
+@click.argument("response", type=click.Path(dir_okay=False))
+@_reports_errors
+def fhir_to_brain_map(response: str) -> None:
+    """Print the brain map (JSON) a FHIR QuestionnaireResponse file holds.
+
+    Problems are reported by their path in the resource and exit 2.
+    """
+    try:
+        with open(response, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError([FieldProblem("", f"cannot read file: {exc}")], response) from None
+    except json.JSONDecodeError as exc:
+        where = f"{response}:{exc.lineno}:{exc.colno}"
+        raise InputError([FieldProblem("", f"invalid JSON: {exc.msg}")], where) from None
+    click.echo(_json_text(brain_map_data(response_to_brain_map(data, response))))
+
+
+@fhir.command("from-brain-map")
+@click.argument("brain_map", type=click.Path(dir_okay=False))
+@click.option("--subject", help="FHIR reference of the person, e.g. Patient/123.")
+@_reports_errors
+def fhir_from_brain_map(brain_map: str, subject: str | None) -> None:
+    """Print a completed FHIR QuestionnaireResponse holding BRAIN_MAP (YAML or JSON)."""
+    click.echo(_json_text(brain_map_to_response(load_brain_map(brain_map), subject)))
+
+
+def _json_text(data: Any) -> str:
+    return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode()
+
+
+@main.command("log")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--since",
+    type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"]),
+    help="Only decisions from this date or time on (UTC unless an offset is given).",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True
+)
+@_reports_errors
+def log_command(path: Path, since: dt.datetime | None, fmt: str) -> None:
+    """Export the decision log at PATH: one decision a line (JSON Lines) or a CSV table.
+
+    Each decision carries its cards and the CDS Hooks feedback received on them.
+    """
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=dt.UTC)
+    for chunk in export_decisions(path, "csv" if fmt == "csv" else "jsonl", since):
+        click.echo(chunk, nl=False)
 
 
 if __name__ == "__main__":  # python -m nmt_rules.cli

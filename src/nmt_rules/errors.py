@@ -9,7 +9,10 @@ The hierarchy (catch ``NmtRulesError`` for all of them)::
     │   └── CatalogueError    ... a setting catalogue
     ├── EngineError           the durable-rules core answered something unsafe to go on from
     ├── PluginError           a plugin's input format is unknown or failed on a file
-    └── UnknownSettingError   no loaded plugin serves the requested setting
+    ├── UnknownSettingError   no loaded plugin serves the requested setting
+    ├── AuthError             an HTTP request's credentials were missing or refused (401)
+    ├── PrefetchMissingError  a CDS Hooks request lacks data the service needs (412)
+    └── ReportError           a report format or audience nmt-rules does not render
 """
 
 from __future__ import annotations
@@ -107,3 +110,15 @@ class UnknownSettingError(NmtRulesError):
                 failed
             )
         super().__init__(message)
+
+
+class AuthError(NmtRulesError):
+    """A request's credentials were missing or not accepted (HTTP 401); says why."""
+
+
+class PrefetchMissingError(NmtRulesError):
+    """A CDS Hooks request lacks prefetched data the service needs and cannot fetch (HTTP 412)."""
+
+
+class ReportError(NmtRulesError):
+    """A report was asked for in a format or for an audience nmt-rules does not render."""

@@ -67,10 +67,12 @@ _ITEM_ORDER: Final = (
     "dose",
     "contraindications",
     "reference",
+    "plain",
 )
+_PLAIN: Final = Shape(("title", "do"))
 ITEM: Final = Shape(
     _ITEM_ORDER,
-    children={"ages": _AGES, "dose": _DOSE},
+    children={"ages": _AGES, "dose": _DOSE, "plain": _PLAIN},
     movable=_TARGETING,
     early_after="meets",
 )
@@ -88,8 +90,9 @@ NEED: Final = Shape(
         "adult",
         "audience",
         "protocol",
+        "plain",
     ),
-    children={"adult": Shape(("title", "description"))},
+    children={"adult": Shape(("title", "description")), "plain": _PLAIN},
     lists={"protocol": PROTOCOL_ITEM},
 )
 RULE: Final = Shape(

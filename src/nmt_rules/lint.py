@@ -20,7 +20,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Final
 
-from .catalogue import Catalogue
+from .catalogue import Catalogue, missing_plain
 from .errors import Diagnostic, Location
 from .facts import DEFAULT_BANDS, STATIC_FIELDS, FactField
 from .ruleset import (
@@ -436,6 +436,20 @@ def unraised_needs(ruleset: Ruleset, rules: Iterable[Rule]) -> list[Diagnostic]:
     ]
 
 
+def needs_without_plain(ruleset: Ruleset) -> list[Diagnostic]:
+    """Warn about needs and protocol items without plain-language texts for handouts."""
+    out = []
+    for need in ruleset.needs.values():
+        if need.plain is None:
+            out.append(missing_plain(f"need {need.id!r}", need.location))
+        out += [
+            missing_plain(f"protocol item {item.id!r}", item.location)
+            for item in need.protocol
+            if item.plain is None
+        ]
+    return out
+
+
 def ages_raised(
     need: str, rules: Sequence[Rule], setting: str | None = None, index: RuleIndex | None = None
 ) -> set[int]:
@@ -513,6 +527,7 @@ def lint_ruleset(
             found.append(shadowed_by(rule, rules_in_play, bands, index))
         out += [d for d in found if d is not None]
     out += unraised_needs(ruleset, rules_in_play)
+    out += needs_without_plain(ruleset)
     out += missing_goals(ruleset)
     out += undelivered_needs(ruleset, rules_in_play, catalogues, index)
     return out

@@ -31,9 +31,10 @@ from ._yaml import (
     require_list,
     require_string,
 )
-from .catalogue import ROLES, CatalogueItem, read_item
+from .catalogue import ROLES, CatalogueItem, read_item, read_plain
 from .errors import Location, RulesetError
 from .facts import FactField, all_paths, fact_field
+from .model import Plain
 from .vocabulary import (
     BANDS,
     INDICATORS,
@@ -87,7 +88,7 @@ SETTING_SECTIONS: Final[dict[str | None, Keys]] = {
 }
 NEED_KEYS: Final = Keys(
     ("stage", "kind", "sequencing", "title"),
-    ("description", "audience", "goal", "adult", "protocol"),
+    ("description", "audience", "goal", "adult", "protocol", "plain"),
 )
 #: How a need reads to an adult (18+), who chooses the people who support them.
 ADULT_KEYS: Final = Keys(("title",), ("description",))
@@ -168,6 +169,8 @@ class Need:
     goal: str | None = None
     #: How the need reads to an adult; None where the wording fits every age.
     adult: AdultWording | None = None
+    #: Plain-language title and what to do, for handouts.
+    plain: Plain | None = None
 
 
 @attrs.frozen
@@ -491,6 +494,7 @@ def _read_needs(node: Located | None, reporter: Reporter) -> dict[str, Need]:
         protocol = _read_protocol(fields.get("protocol"), need_id, reporter)
         if kind == "safety":
             _check_protocol_ages(protocol, need_id, at, reporter)
+        plain = read_plain(fields["plain"], reporter) if "plain" in fields else None
         goal = require_string(fields["goal"], reporter, "goal") if "goal" in fields else None
         adult = _read_adult(fields.get("adult"), reporter)
         if stage and kind and sequencing and title is not None and description is not None:
@@ -506,6 +510,7 @@ def _read_needs(node: Located | None, reporter: Reporter) -> dict[str, Need]:
                 protocol,
                 goal.strip() if goal else None,
                 adult,
+                plain,
             )
     return needs
 

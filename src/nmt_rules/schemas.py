@@ -24,6 +24,7 @@ from .catalogue import (
     DOSE_KEYS,
     ITEM_KEYS,
     MODALITIES,
+    PLAIN_KEYS,
     PROTOCOL_KEYS,
     RELEASE_TIMINGS,
     ROLES,
@@ -80,6 +81,17 @@ def _object(keys: Keys, properties: dict[str, Any], **extra: Any) -> dict[str, A
         "required": list(keys.required),
         "additionalProperties": False,
     }
+
+
+_PLAIN: Final = _object(
+    PLAIN_KEYS,
+    {
+        "title": {**_TEXT, "description": "What it is, in a few plain words."},
+        "do": {**_TEXT, "description": "What to do, in one or two plain sentences."},
+    },
+    description="Plain-language texts for handouts (caregiver, teacher, the person): no ids, "
+    "no jargon, US grade 8 or below. Without them, handouts show the clinical texts.",
+)
 
 
 def _value_schema(field: FactField) -> dict[str, Any]:
@@ -170,6 +182,7 @@ def ruleset_schema() -> dict[str, Any]:
                 "description": "The generic way to deliver the need where a setting has no "
                 "item for the person's age; safety needs must cover every age 0-120.",
             },
+            "plain": _PLAIN,
         },
         description="What the brain needs; setting catalogues say how it is delivered.",
     )
@@ -364,6 +377,7 @@ def _item_schema(keys: Keys, declared: bool = False) -> dict[str, Any]:
             **texts,
             "description": "Interest word stems the item builds on (default: by modality).",
         },
+        "plain": _PLAIN,
     }
     known = {*keys.required, *keys.optional}
     return _object(
