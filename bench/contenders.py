@@ -26,13 +26,12 @@ from rulegen import (
 )
 
 from nmt_rules import Planner
-from nmt_rules.compile import Program
-from nmt_rules.engine import Evaluation
+from nmt_rules.compile import Evaluation, Program
 from nmt_rules.model import BrainMap, Plan
 from nmt_rules.plan import SAFETY_FLOOR_RULE
 from nmt_rules.plugins import PluginSet
 from nmt_rules.reference import evaluate_reference
-from nmt_rules.ruleset import Ruleset
+from nmt_rules.rules import Ruleset
 
 Fired = frozenset[int]
 
@@ -239,7 +238,7 @@ def rule_engine(program: Program) -> Contender:
 
 def conjunctive(rulesets: Sequence[Ruleset]) -> bool:
     """Whether every rule is a plain conjunction (what the peers are translated from)."""
-    from nmt_rules.ruleset import AnyOf
+    from nmt_rules.rules import AnyOf
 
     def has_any(condition: Any) -> bool:
         return isinstance(condition, AnyOf) or any(

@@ -9,7 +9,7 @@ import durable_rules_engine
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from nmt_rules import EngineError, Planner, core_ruleset, parse_brain_map
+from nmt_rules import EngineError, Planner, core_ruleset, parse_brain_map, recommend
 from nmt_rules.compile import compile_rulesets
 from nmt_rules.engine import Engine
 from nmt_rules.facts import to_facts
@@ -167,3 +167,12 @@ def test_an_unexpected_durable_answer_is_an_error_and_the_session_is_renewed(
         _firings(engine, data)
     monkeypatch.setattr(durable_rules_engine, "assert_fact", real_assert)
     assert _firings(engine, data)[0] == expected
+
+
+@pytest.mark.parametrize("age", [5e-324, 1e-7, 1e-300])
+def test_tiny_ages_reach_the_engine_as_numbers_it_reads(age: float) -> None:
+    # durable-rules refuses numbers written with an exponent, such as 1e-07.
+    data = make_map(age=age, sensory=25)
+    data["dependents"] = [{"age_years": age}]
+    plan = recommend(data)
+    assert plan.items

@@ -21,7 +21,8 @@ from nmt_rules.lint import (
     unraised_needs,
 )
 from nmt_rules.plugins import PluginSet, load_plugins
-from nmt_rules.ruleset import Rule, Ruleset, core_ruleset, parse_ruleset
+from nmt_rules.rules import Rule, Ruleset
+from nmt_rules.ruleset import core_ruleset, parse_ruleset
 from nmt_rules.vocabulary import INDICATORS
 
 

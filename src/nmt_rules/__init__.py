@@ -20,8 +20,8 @@ if not (3, 11) <= sys.version_info[:2] < (3, 13):  # pragma: no cover - checked 
 from .api import Planner, recommend, version
 from .brainmap import brain_map_schema, load_brain_map, parse_brain_map
 from .catalogue import Catalogue, CatalogueItem, load_catalogue, parse_catalogue
+from .compile import Evaluation
 from .decision_log import DecisionLog
-from .engine import Evaluation
 from .errors import (
     AuthError,
     CatalogueError,
@@ -43,7 +43,8 @@ from .model import BrainMap, Caution, Delivery, Plan, PlanItem, Provenance, Reas
 from .plugin_calls import InputRecord, PluginFailure
 from .plugins import PluginInfo, PluginSet
 from .report import plan_to_dict, plan_to_html, plan_to_json, plan_to_text, render
-from .ruleset import Need, Rule, Ruleset, core_ruleset, load_ruleset, parse_ruleset
+from .rules import Need, Rule, Ruleset
+from .ruleset import core_ruleset, load_ruleset, parse_ruleset
 
 __version__ = version()
 

@@ -12,7 +12,7 @@ import attrs
 
 from .compile import CompiledRule
 from .model import Delivery, Plain
-from .ruleset import Need
+from .rules import Need
 from .vocabulary import INDICATORS, STAGE_DOMAIN, STAGES, Domain, NeedKind, Sequencing, Stage
 
 INDICATOR_RANK: Final = {indicator: rank for rank, indicator in enumerate(INDICATORS)}

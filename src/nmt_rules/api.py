@@ -12,15 +12,16 @@ import attrs
 
 from .brainmap import parse_brain_map
 from .catalogue import Catalogue, CatalogueIndex
-from .compile import Program, compile_rulesets
-from .engine import Engine, Evaluation
+from .compile import Evaluation, Program, compile_rulesets
+from .engine import Engine
 from .errors import FieldProblem, InputError, UnknownSettingError
 from .facts import to_facts
 from .model import BrainMap, CatalogueRef, Plan, PluginRef, Provenance, RulesetRef
 from .plan import PlanBuilder
 from .plugin_calls import InputRecord, PluginFailure
 from .plugins import PluginSet, load_plugins
-from .ruleset import Need, Rule, Ruleset, core_ruleset, load_ruleset
+from .rules import Need, Rule, Ruleset
+from .ruleset import core_ruleset, load_ruleset
 
 RulesetSpec = str | Path | Ruleset | Sequence[str | Path | Ruleset]
 

@@ -28,39 +28,8 @@ from ._yaml import (
 )
 from .errors import CatalogueError, Diagnostic, Location
 from .model import Delivery, Dose, Plain
-from .vocabulary import PLACEMENTS
+from .vocabulary import MODALITIES, PLACEMENTS, ROLES
 
-MODALITIES: Final = (
-    "talk",
-    "play",
-    "art",
-    "music",
-    "movement",
-    "routine",
-    "education",
-    "environment",
-    "referral",
-    "safety-protocol",
-    "mentoring",
-    "practical",
-)
-ROLES: Final = (
-    "clinician",
-    "caregiver",
-    "teacher",
-    "teaching-assistant",
-    "school-counsellor",
-    "occupational-therapist",
-    "caseworker",
-    "mentor",
-    "peer-support",
-    "reentry-staff",
-    "probation-officer",
-    "residential-staff",
-    "coach",
-    "nurse",
-    "person",
-)
 CATALOGUE_KEYS: Final = Keys(
     ("catalogue", "version", "setting", "items"), ("description", "vocabulary")
 )
@@ -141,7 +110,7 @@ PLAIN_KEYS: Final = Keys(("title", "do"))
 
 
 @attrs.frozen
-class Vocabulary:
+class RolesAndModalities:
     """The roles and modalities a catalogue's items may use: the shared ones and those the
     catalogue declares (an agency with speech therapists does not fork nmt-rules)."""
 
@@ -251,7 +220,7 @@ def read_catalogue(text: str, reporter: Reporter, plugin: str = "?") -> Catalogu
         else ""
     )
     declared = _read_vocabulary(top.get("vocabulary"), reporter)
-    vocabulary = Vocabulary(
+    vocabulary = RolesAndModalities(
         (*ROLES, *declared.get("roles", {})), (*MODALITIES, *declared.get("modalities", {}))
     )
     items: list[CatalogueItem] = []
@@ -327,7 +296,7 @@ def read_item(
     node: Located,
     reporter: Reporter,
     need: str | None = None,
-    vocabulary: Vocabulary = Vocabulary(),
+    vocabulary: RolesAndModalities = RolesAndModalities(),
 ) -> CatalogueItem | None:
     """Validate one catalogue item; with `need`, a need's protocol item that meets it.
 
@@ -608,7 +577,9 @@ class CatalogueIndex:
         """Interest word stems a catalogue item can build on."""
         return self._builds_on.get(item_id, ())
 
-    def unmet_needs(self, needs: Iterable[str]) -> dict[str, list[CatalogueItem]]:
+    def items_meeting_undeclared_needs(
+        self, needs: Iterable[str]
+    ) -> dict[str, list[CatalogueItem]]:
         """Items that meet needs outside `needs`, by need (for warnings)."""
         known = set(needs)
         out: dict[str, list[CatalogueItem]] = defaultdict(list)
@@ -625,7 +596,7 @@ def unknown_need_diagnostics(
 ) -> list[Diagnostic]:
     """Warnings for catalogue items that meet needs no loaded ruleset declares."""
     out = []
-    for need, items in sorted(index.unmet_needs(needs).items()):
+    for need, items in sorted(index.items_meeting_undeclared_needs(needs).items()):
         for item in items:
             loc = item.location
             out.append(

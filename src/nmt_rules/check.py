@@ -34,7 +34,8 @@ from .compile import compile_rulesets
 from .errors import Diagnostic, ValidationError
 from .lint import lint_ruleset, runs_in_every_setting, undelivered_needs
 from .plugins import ENTRY_POINT_GROUP, PluginInfo, PluginSet, PluginSource, load_plugins
-from .ruleset import Ruleset, core_ruleset, read_ruleset
+from .rules import Ruleset
+from .ruleset import core_ruleset, read_ruleset
 from .vocabulary import Stage
 
 SUFFIXES: Final = (".yaml", ".yml", ".json")

@@ -17,16 +17,14 @@ from __future__ import annotations
 import itertools
 import threading
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any, Final
 
-import attrs
 import durable_rules_engine as _core
 import orjson
 
-from .compile import CompiledRule, Program
+from .compile import Evaluation, Program, set_derived
 from .errors import EngineError
-from .ruleset import Rule
 
 _OK: Final = 0
 _NOT_HANDLED: Final = 1  # no rule matched the fact: nothing to run
@@ -34,22 +32,6 @@ _RESULTS: Final = {2: "observed (duplicate fact)", 3: "queued"}
 #: Actions on the session state object (e.g. of an `exists: false` rule) end with this; a
 #: fact's action ends with the fact's "id" instead. Checking the end spares a scan of the fact.
 _STATE_END: Final = '"$s":1}}}'
-
-
-@attrs.frozen
-class Evaluation:
-    """What one evaluation produced: the fired rules in compile order, and the final facts.
-
-    `facts` are as the engine sees them (ordered enums as ordinals, derived facts included);
-    `fired` holds each rule with its compiled form (`.rule` is the Rule)."""
-
-    fired: tuple[CompiledRule, ...]
-    facts: Mapping[str, Any]
-
-    @property
-    def rules(self) -> tuple[Rule, ...]:
-        """The rules that fired, in compile order."""
-        return tuple(c.rule for c in self.fired)
 
 
 class Engine:
@@ -138,14 +120,6 @@ class Engine:
                 raise
             stage = "assert" if not asserted else "drain"
             raise EngineError(f"durable-rules failed ({stage}) on {name}: {exc}") from exc
-
-
-def set_derived(facts: dict[str, Any], program: Program, fired: Iterable[int]) -> None:
-    """Turn true the derived facts (stage.*.unmet, needs.*) that fired rules set."""
-    rule_sets = program.rule_sets
-    for index in fired:
-        for path in rule_sets[index]:
-            facts[path] = True
 
 
 def _delete_handles(handles: list[int]) -> None:

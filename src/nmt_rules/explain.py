@@ -15,13 +15,12 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from .api import Planner
-from .compile import CompiledRule
+from .compile import CompiledRule, expression_holds
 from .facts import FactField, decode_facts
 from .model import BrainMap
 from .plan import matched_facts
-from .reference import holds as expression_holds
 from .report import show_value
-from .ruleset import AllOf, Comparison, Condition
+from .rules import AllOf, Comparison, Condition
 from .vocabulary import STAGES, Stage
 
 

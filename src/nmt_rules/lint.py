@@ -23,16 +23,8 @@ from typing import Any, Final
 from .catalogue import Catalogue, missing_plain
 from .errors import Diagnostic, Location
 from .facts import DEFAULT_BANDS, STATIC_FIELDS, FactField
-from .ruleset import (
-    EVERY_SETTING,
-    AnyOf,
-    Comparison,
-    Condition,
-    Rule,
-    Ruleset,
-    age_spans,
-    comparisons,
-)
+from .rules import AnyOf, Comparison, Condition, Rule, Ruleset, comparisons
+from .ruleset import EVERY_SETTING, age_spans
 from .vocabulary import AGE_GROUP_LIMITS, BANDS, INDICATORS, Band, age_group
 
 #: Largest disjunctive normal form examined; bigger conditions are skipped (never guessed).
@@ -91,7 +83,7 @@ def conjunctions(condition: Condition) -> list[list[Comparison]] | None:
     return [[t for conj in combo for t in conj] for combo in itertools.product(*options)]
 
 
-def holds(test: Comparison, world: Mapping[str, Any]) -> bool:
+def comparison_holds(test: Comparison, world: Mapping[str, Any]) -> bool:
     """Whether a test holds in a world (rule-space values; missing key = absent field)."""
     value = world.get(test.path, _ABSENT)
     if test.op == "exists":
@@ -195,7 +187,8 @@ def impossible_group(
     """The tests of the first group that cannot all hold together, or None if all can."""
     for group, group_tests in _by_group(tests).items():
         if not any(
-            all(holds(t, w) for t in group_tests) for w in worlds(group, group_tests, bands)
+            all(comparison_holds(t, w) for t in group_tests)
+            for w in worlds(group, group_tests, bands)
         ):
             return group_tests
     return None
@@ -276,7 +269,8 @@ class RuleIndex:
                     group
                     for group, tests in _by_group(options[0]).items()
                     if not all(
-                        all(holds(t, w) for t in tests) for w in worlds(group, tests, self.bands)
+                        all(comparison_holds(t, w) for t in tests)
+                        for w in worlds(group, tests, self.bands)
                     )
                 )
             )
@@ -299,7 +293,7 @@ class RuleIndex:
             ages: set[int] = set()
             for conj in self.conjunctions(rule) or [[]]:  # too large to split: any age
                 if setting is not None and not all(
-                    holds(t, {"setting": setting}) for t in conj if t.path == "setting"
+                    comparison_holds(t, {"setting": setting}) for t in conj if t.path == "setting"
                 ):
                     continue
                 ages |= self._ages_of(tuple(t for t in conj if _group(t.path) == "age"))
@@ -313,7 +307,9 @@ class RuleIndex:
             self._age_tests[key] = frozenset(
                 a
                 for a in range(121)
-                if all(holds(t, {"age.years": a, "age.group": age_group(a)}) for t in tests)
+                if all(
+                    comparison_holds(t, {"age.years": a, "age.group": age_group(a)}) for t in tests
+                )
             )
         return self._age_tests[key]
 
@@ -360,7 +356,9 @@ def implies(
         for group, wanted in needed.items():
             given = have.get(group, [])
             for w in worlds(group, [*given, *wanted], bands):
-                if all(holds(t, w) for t in given) and not all(holds(t, w) for t in wanted):
+                if all(comparison_holds(t, w) for t in given) and not all(
+                    comparison_holds(t, w) for t in wanted
+                ):
                     return False
     return True
 

@@ -17,8 +17,7 @@ from ._delivery import Delivering
 from ._lookups import NeedInfo, RuleInfo
 from ._sequencing import Deferral
 from .catalogue import CatalogueIndex
-from .compile import CompiledRule, Program
-from .engine import Evaluation
+from .compile import CompiledRule, Evaluation, Program, expression_holds
 from .model import (
     BandRange,
     BrainMap,
@@ -34,7 +33,6 @@ from .model import (
     Reason,
     ScorePoint,
 )
-from .reference import holds
 from .review import next_review, plan_context
 from .vocabulary import (
     AGE_GROUPS,
@@ -99,7 +97,7 @@ class PlanBuilder:
             held_by: tuple[str, ...] = ()
             released_when = released_by = None
             if need.sequencing == "demand":
-                held_by, released_when, released_by = deferral.holds(need.stage)
+                held_by, released_when, released_by = deferral.for_stage(need.stage)
             delivery, note, delivery_age = delivering.deliver(need)
             reasons = group.reasons
             first = reasons[0]
@@ -249,7 +247,7 @@ def matched_facts(compiled: CompiledRule, facts: Mapping[str, Any]) -> dict[str,
     """The facts of a fired rule's comparisons that hold, as a person reads them."""
     out: dict[str, Any] = {}
     for field, expression in compiled.tests:
-        if holds(expression, facts):
+        if expression_holds(expression, facts):
             value = facts.get(field.path)
             out[field.path] = None if value is None else field.decode(value)
     return out

@@ -28,7 +28,8 @@ from .compile import compile_rulesets
 from .errors import Diagnostic, Location, ValidationError
 from .hookspecs import InputFormat
 from .plugin_calls import EdgeHooks, Raised, call_guarded, call_impl, implementations
-from .ruleset import EVERY_SETTING, Ruleset, core_ruleset, read_ruleset
+from .rules import Ruleset
+from .ruleset import EVERY_SETTING, core_ruleset, read_ruleset
 from .vocabulary import Stage
 
 ENTRY_POINT_GROUP: Final = "nmt_rules"

@@ -14,8 +14,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Final, Literal
 
-import attrs
-
 from ._files import shown_path
 from ._yaml import (
     ID_PATTERN,
@@ -31,44 +29,43 @@ from ._yaml import (
     require_list,
     require_string,
 )
-from .catalogue import ROLES, CatalogueItem, read_item, read_plain
+from .catalogue import CatalogueItem, read_item, read_plain
 from .errors import Location, RulesetError
 from .facts import FactField, all_paths, fact_field
-from .model import Plain
+from .rules import (
+    AdultWording,
+    AllOf,
+    AnyOf,
+    CautionSpec,
+    Comparison,
+    Condition,
+    HoldSpec,
+    Need,
+    NeedRef,
+    Rule,
+    Ruleset,
+    comparisons,
+)
 from .vocabulary import (
+    AUDIENCES,
     BANDS,
     INDICATORS,
+    INVOLVED,
     NEED_KINDS,
+    OPERATORS,
     SEQUENCINGS,
     STAGES,
     Band,
     Indicator,
-    NeedKind,
-    Sequencing,
     Stage,
 )
 
-Operator = Literal["eq", "ne", "lt", "lte", "gt", "gte", "in", "not_in", "exists"]
-OPERATORS: Final[tuple[Operator, ...]] = (
-    "eq",
-    "ne",
-    "lt",
-    "lte",
-    "gt",
-    "gte",
-    "in",
-    "not_in",
-    "exists",
-)
 _ORDERED_OPS = ("lt", "lte", "gt", "gte")
 _LIST_OPS = ("in", "not_in")
 #: Largest `in` / `not_in` list, and most tests in one rule: each becomes a branch of the
 #: durable network, and too many children at one node make create_ruleset hang.
 MAX_LIST_VALUES: Final = 32
 MAX_TESTS_PER_RULE: Final = 64
-AUDIENCES: Final = ("clinician", "caregiver", "teacher", "staff", "person")
-#: Who a caution may concern: a need's audiences and the roles catalogues deliver with.
-INVOLVED: Final = tuple(dict.fromkeys((*AUDIENCES, *ROLES)))
 DEFAULT_PRIORITY: Final = 100
 RULESET_KEYS: Final = Keys(
     ("ruleset", "version", "needs", "stages"),
@@ -100,157 +97,6 @@ CAUTION_KEYS: Final = Keys(("text",), ("needs", "involves", "stages", "sequencin
 HOLD_KEYS: Final = Keys(("needs", "by", "until"))
 #: Every age a safety need's protocol must cover: safety is deliverable at any age.
 PROTOCOL_AGES: Final = range(0, 121)
-
-
-@attrs.frozen
-class Comparison:
-    """A leaf condition: one operator comparing one fact field with a value."""
-
-    path: str
-    op: Operator
-    value: Any
-    location: Location
-
-
-@attrs.frozen
-class AllOf:
-    """All child conditions hold."""
-
-    children: tuple[Condition, ...]
-
-
-@attrs.frozen
-class AnyOf:
-    """At least one child condition holds."""
-
-    children: tuple[Condition, ...]
-
-
-Condition = Comparison | AllOf | AnyOf
-
-
-def comparisons(condition: Condition) -> Iterable[Comparison]:
-    """Every leaf test of a condition, in order."""
-    if isinstance(condition, Comparison):
-        yield condition
-    else:
-        for child in condition.children:
-            yield from comparisons(child)
-
-
-@attrs.frozen
-class NeedRef:
-    """A need named by a rule, with where it was named."""
-
-    id: str
-    location: Location
-
-
-@attrs.frozen
-class Need:
-    """What the brain needs, declared once per ruleset; catalogues say how it is delivered.
-
-    `sequencing` says whether it may wait: a foundation (co-regulation, rhythm, sleep, safe
-    adults, stability, safety, teaching the adults) never does; a demand (talk, insight,
-    trauma processing, skills programmes, raised expectations) waits while a lower domain is
-    severe. `protocol` holds the generic way to deliver it when a setting has none.
-    """
-
-    id: str
-    stage: Stage
-    kind: NeedKind
-    sequencing: Sequencing
-    title: str
-    description: str
-    audience: tuple[str, ...]
-    location: Location
-    protocol: tuple[CatalogueItem, ...] = ()
-    #: An observable sign that the work is helping (interventions).
-    goal: str | None = None
-    #: How the need reads to an adult; None where the wording fits every age.
-    adult: AdultWording | None = None
-    #: Plain-language title and what to do, for handouts.
-    plain: Plain | None = None
-
-
-@attrs.frozen
-class AdultWording:
-    """A need's title (and description) as an adult reads it."""
-
-    title: str
-    description: str | None = None
-
-
-@attrs.frozen
-class CautionSpec:
-    """A caution a rule attaches to the plan's items that match every selector it gives."""
-
-    text: str
-    needs: tuple[str, ...] = ()
-    involves: tuple[str, ...] = ()  # audiences or delivery roles
-    stages: tuple[Stage, ...] = ()
-    sequencing: Sequencing | None = None
-
-
-@attrs.frozen
-class HoldSpec:
-    """Demand needs a rule holds back, the needs that hold them and what releases them."""
-
-    needs: tuple[NeedRef, ...]
-    by: tuple[NeedRef, ...]
-    until: str
-
-
-@attrs.frozen
-class Rule:
-    """A rule: when its condition holds, it raises its needs, because of its sentence."""
-
-    id: str
-    ruleset: str
-    stage: Stage
-    when: Condition
-    needs: tuple[NeedRef, ...]
-    because: str
-    priority: int
-    indicator: Indicator
-    references: tuple[str, ...]
-    location: Location
-    cautions: tuple[CautionSpec, ...] = ()
-    holds: tuple[HoldSpec, ...] = ()
-
-    @property
-    def qualified_id(self) -> str:
-        """ruleset/rule: unique across every loaded ruleset."""
-        return f"{self.ruleset}/{self.id}"
-
-
-@attrs.frozen
-class Ruleset:
-    """A validated ruleset."""
-
-    name: str
-    version: str
-    description: str
-    bands: Mapping[Band, tuple[int, int]] | None
-    needs: Mapping[str, Need]
-    rules: tuple[Rule, ...]
-    source: str
-    sha256: str
-    origin: str = "core"
-    #: Whole-number settings by name (min_change, review weeks, ...); only the primary
-    #: ruleset's count, and a setting it leaves out takes its default.
-    settings: Mapping[str, int] = attrs.field(factory=dict)
-    #: Settings whose plans its rules run in: None when not declared (a plugin's ruleset
-    #: then runs in the plugin's own settings, any other in every setting), or
-    #: EVERY_SETTING. A declared list is already part of every rule's condition.
-    applies_to: tuple[str, ...] | Literal["every-setting"] | None = None
-
-    def scoped_to(self, settings: tuple[str, ...], at: Location) -> Ruleset:
-        """This ruleset with every rule limited to plans for these settings (`at`: where
-        the limit comes from, for explanations)."""
-        limit = Comparison("setting", "in", list(settings), at)
-        rules = tuple(attrs.evolve(r, when=AllOf((limit, r.when))) for r in self.rules)
-        return attrs.evolve(self, rules=rules, applies_to=settings)
 
 
 def load_ruleset(path: str | Path, origin: str | None = None) -> Ruleset:

@@ -17,7 +17,7 @@ import attrs
 
 from ._yaml import ID_PATTERN
 from .errors import FieldProblem, InputError
-from .ruleset import Need, Ruleset
+from .rules import Need, Ruleset
 from .schemas import write_schemas
 
 #: Modality of a TODO item, by the kind of need it meets.

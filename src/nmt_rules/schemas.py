@@ -23,25 +23,20 @@ from .catalogue import (
     CATALOGUE_KEYS,
     DOSE_KEYS,
     ITEM_KEYS,
-    MODALITIES,
     PLAIN_KEYS,
     PROTOCOL_KEYS,
     RELEASE_TIMINGS,
-    ROLES,
     VOCABULARY_KEYS,
 )
 from .facts import STATIC_FIELDS, FactField
 from .model import Plan
 from .ruleset import (
     ADULT_KEYS,
-    AUDIENCES,
     CAUTION_KEYS,
     DEFAULT_PRIORITY,
     EVERY_SETTING,
     HOLD_KEYS,
-    INVOLVED,
     NEED_KEYS,
-    OPERATORS,
     PROGRESS_KEYS,
     REVIEW_KEYS,
     RULE_KEYS,
@@ -49,7 +44,19 @@ from .ruleset import (
     SAFETY_KEYS,
     SETTING_RANGES,
 )
-from .vocabulary import BANDS, INDICATORS, NEED_KINDS, PLACEMENTS, SEQUENCINGS, STAGES
+from .vocabulary import (
+    AUDIENCES,
+    BANDS,
+    INDICATORS,
+    INVOLVED,
+    MODALITIES,
+    NEED_KINDS,
+    OPERATORS,
+    PLACEMENTS,
+    ROLES,
+    SEQUENCINGS,
+    STAGES,
+)
 
 _ID: Final = {"type": "string", "pattern": ID_PATTERN.pattern}
 _TEXT: Final = {"type": "string", "minLength": 1, "pattern": r"\S"}
