@@ -328,10 +328,17 @@ def _input_formats(manager: pluggy.PluginManager, name: str) -> tuple[InputForma
 
 
 def _fits_core(plugin: PluginInfo, core: Ruleset) -> PluginInfo:
-    """Limit the plugin's rulesets to its settings, then compile them with the core ruleset
-    alone: a ruleset that clashes with it disables this plugin only."""
+    """Compile the plugin's rulesets with the core ruleset alone (one that clashes with it
+    disables this plugin only), then limit them to the plugin's own settings."""
     if not plugin.rulesets:
         return plugin
+    try:
+        compile_rulesets([core, *plugin.rulesets])
+    except ValidationError as exc:
+        return plugin.failed(
+            f"its rulesets clash with the core ruleset:\n  {_lines(exc.diagnostics)}",
+            exc.diagnostics,
+        )
     settings = plugin.settings
     rulesets: list[Ruleset] = []
     warnings = list(plugin.warnings)
@@ -345,13 +352,6 @@ def _fits_core(plugin: PluginInfo, core: Ruleset) -> PluginInfo:
                 f"ruleset {ruleset.name!r} is not loaded: this plugin serves no setting, so its "
                 f"rules would never run; declare `applies_to: {EVERY_SETTING}` or the settings"
             )
-    try:
-        compile_rulesets([core, *rulesets])
-    except ValidationError as exc:
-        return plugin.failed(
-            f"its rulesets clash with the core ruleset:\n  {_lines(exc.diagnostics)}",
-            exc.diagnostics,
-        )
     return attrs.evolve(plugin, rulesets=tuple(rulesets), warnings=tuple(warnings))
 
 
