@@ -140,7 +140,11 @@ def build_handout(plan: Plan, reader: Reader) -> Handout:
     daily = [d for d, _ in ranked if _often_rank(_dose(d)[0]) <= _WHEN_NEEDED]
     planned = [d for d, _ in ranked if _often_rank(_dose(d)[0]) > _WHEN_NEEDED]
     safety_deliveries = [d for i in safety for d in i.delivery if roles & set(d.delivered_by)]
-    avoid = dict.fromkeys(c for d in [*safety_deliveries, *daily] for c in d.contraindications)
+    # Safety first, then the daily activities in the order they appear; a handout that
+    # lists every caution of every activity is not read, so it keeps the first few.
+    avoid = list(
+        dict.fromkeys(c for d in [*safety_deliveries, *daily] for c in d.contraindications)
+    )[:_AVOID_LIMIT]
     review = None
     if plan.review_by is not None:
         review = f"The team will check how things are going by {_date(plan.review_by)}."
@@ -171,6 +175,10 @@ _NOT_FOR_CAREGIVERS: Final = frozenset({"safeguarding-response"})
 
 def _may_read(reader: Reader, item: PlanItem) -> bool:
     return reader != "caregiver" or item.need not in _NOT_FOR_CAREGIVERS
+
+
+#: Most cautions a handout lists under "what to avoid" (the clinician's report has them all).
+_AVOID_LIMIT: Final = 8
 
 
 def _need_readers(item: PlanItem) -> set[str]:
