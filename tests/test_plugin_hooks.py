@@ -12,7 +12,8 @@ from typing import Any
 import attrs
 import pytest
 
-from nmt_rules import Caution, InputFormat, Plan, Planner, PluginError, hookspecs
+from nmt_rules import Caution, InputFormat, Plan, Planner, PluginError, hookspecs, parse_brain_map
+from nmt_rules.decision_log import DecisionLog, read_decisions
 from nmt_rules.plugin_calls import Raised, annotation_problem, call_guarded
 
 from .conftest import make_map
@@ -150,6 +151,20 @@ def test_decision_sinks_get_every_record_and_a_failing_sink_is_isolated() -> Non
     (failure,) = planner.plugin_failures
     assert (failure.plugin, failure.hook) == ("broken", "nmt_rules_decision")
     assert failure.message == "raised OSError: log server down"
+
+
+def test_the_decision_log_hands_each_record_to_the_sinks(tmp_path: Path) -> None:
+    received: list[Mapping[str, Any]] = []
+    planner = _planner(audit=plugin(nmt_rules_decision=lambda record: received.append(record)))
+    plan = planner.plan(FLAGGED, "school")
+    with DecisionLog(tmp_path / "d.sqlite", sink=planner.send_decision) as log:
+        log.record(plan, parse_brain_map(FLAGGED), "cli")
+    (record,) = received
+    (stored,) = read_decisions(tmp_path / "d.sqlite")
+    # the sink gets the decision as `nmt-rules log` exports it, without identifiers
+    assert record["plan_id"] == stored["plan_id"] == plan.plan_id
+    assert record["items"] == stored["items"] and record["interface"] == "cli"
+    assert record["subject_id"] is None and record["brain_map"] is None
 
 
 def _csv_format(rows: Callable[[bytes], Iterable[Any]]) -> object:

@@ -162,7 +162,9 @@ def recommend(
     report = render(plan, fmt, audience)
     _warn_plugin_failures(planner)
     if decision_log is not None:
-        with DecisionLog(decision_log, log_identifiers=log_identifiers) as log:
+        with DecisionLog(
+            decision_log, log_identifiers=log_identifiers, sink=planner.send_decision
+        ) as log:
             log.record(plan, parsed, "cli")
     if output is None:
         click.echo(report, nl=False)

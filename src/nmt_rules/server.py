@@ -108,7 +108,9 @@ class _Service:
         _ = self.planner
         if self.config.decision_log:
             self.log = DecisionLog(
-                self.config.decision_log, log_identifiers=self.config.log_identifiers
+                self.config.decision_log,
+                log_identifiers=self.config.log_identifiers,
+                sink=self.planner.send_decision,
             )
 
     def close(self) -> None:
