@@ -334,9 +334,12 @@ def summarise(size: str, r: dict[str, Any]) -> dict[str, Any]:
 
 
 def targets(summary: dict[str, dict[str, Any]]) -> dict[str, bool]:
+    """The benchmark's pass/fail goals. End to end against the floor
+    (`nmt_rules_vs_durable_core`) is reported, not a target: the goal is the engine layer at
+    0.6x the bare durable core or better."""
     checks = {"zero_lost_firings": all(s["lost_firings"] == 0 for s in summary.values())}
-    checks["nmt_rules_at_least_0.6x_durable_core"] = all(
-        s["nmt_rules_vs_durable_core"] >= 0.6 for s in summary.values()
+    checks["engine_core_at_least_0.6x_durable_core"] = all(
+        s["engine_core_vs_durable_core"] >= 0.6 for s in summary.values()
     )
     for size in ("200", "1000"):
         s = summary.get(size, {})
