@@ -10,7 +10,7 @@ PLUGINS := $(wildcard plugins/*/pyproject.toml)
 STAMP := $(VENV)/.installed
 EXAMPLE ?= examples/child-school.yaml
 
-.PHONY: run test lint typecheck unit fuzz check bench clean
+.PHONY: run test lint typecheck unit fuzz check bench reports clean
 
 $(STAMP): pyproject.toml $(PLUGINS)
 	@if [ -z "$(PYTHON)" ] || ! $(PYTHON) -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] < (3, 13))'; then \
@@ -48,6 +48,10 @@ fuzz: $(STAMP)
 check: $(STAMP)
 	$(BIN)/nmt-rules check rulesets plugins
 	$(BIN)/nmt-rules test --coverage --min-coverage 100
+
+# Refresh examples/reports/ (HTML, text and a screenshot per map and audience) with chromium.
+reports: $(STAMP)
+	NMT_RULES_WRITE_REPORTS=1 $(BIN)/pytest -q tests/test_browser.py
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'

@@ -50,12 +50,12 @@ def main(argv: Sequence[str]) -> int:
     count = int(argv[1]) if len(argv) > 1 else 1000
     planner = c.planner_for(size, load_plugins())
     inputs = c.prepare(planner, [parse_brain_map(d) for d in brain_maps(count)])
-    config = planner.program.fact_config
-    floor = c.durable_core(planner.program)
+    config = planner.internals.program.fact_config
+    floor = c.durable_core(planner.internals.program)
     steps: dict[str, Callable[[c.Inputs], Any]] = {
         "floor": floor.run,
         "facts": lambda i: to_facts(i.brain_map, config),
-        "evaluate": lambda i: planner.engine.evaluate(i.facts),
+        "evaluate": lambda i: planner.internals.engine.evaluate(i.facts),
         "end to end": lambda i: planner.plan(i.brain_map, i.setting),
     }
     for step in steps.values():  # warm up, as the benchmark does
@@ -78,7 +78,7 @@ def main(argv: Sequence[str]) -> int:
         ("plan", t["end to end"] - t["evaluate"] - t["facts"]),
         ("end to end", t["end to end"]),
     ]
-    print(f"ruleset {size}: {len(planner.program.rules)} rules, {count} maps, us per map")
+    print(f"ruleset {size}: {len(planner.internals.program.rules)} rules, {count} maps, us per map")
     for name, us in rows:
         print(f"  {name:24s} {us:8.1f}")
     print(f"  end to end / floor       {t['floor'] / t['end to end']:8.2f}x")

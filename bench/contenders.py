@@ -26,13 +26,12 @@ from rulegen import (
 )
 
 from nmt_rules import Planner
-from nmt_rules.compile import Program
-from nmt_rules.engine import Evaluation
+from nmt_rules.compile import Evaluation, Program
 from nmt_rules.model import BrainMap, Plan
 from nmt_rules.plan import SAFETY_FLOOR_RULE
 from nmt_rules.plugins import PluginSet
 from nmt_rules.reference import evaluate_reference
-from nmt_rules.ruleset import Ruleset
+from nmt_rules.rules import Ruleset
 
 Fired = frozenset[int]
 
@@ -78,7 +77,7 @@ def prepare(planner: Planner, brain_maps: Sequence[BrainMap]) -> list[Inputs]:
     """Facts, expected firings and pre-serialised JSON for every map."""
     from nmt_rules.facts import to_facts
 
-    program = planner.program
+    program = planner.internals.program
     out = []
     for brain_map in brain_maps:
         facts = to_facts(brain_map, program.fact_config)
@@ -104,8 +103,8 @@ def end_to_end(planner: Planner) -> Contender:
     A plan shows every rule that raised a need (as an item's rule or `also`); a rule that
     only adds cautions or holds shows only where it touches an item, so firings are compared
     on the rules that raise needs (the engine-core contender checks the others)."""
-    by_id = {c.rule.qualified_id: c.index for c in planner.program.rules}
-    raising = frozenset(c.index for c in planner.program.rules if c.rule.needs)
+    by_id = {c.rule.qualified_id: c.index for c in planner.internals.program.rules}
+    raising = frozenset(c.index for c in planner.internals.program.rules if c.rule.needs)
 
     def run(inputs: Inputs) -> Plan:
         return planner.plan(inputs.brain_map, inputs.setting)
@@ -123,7 +122,7 @@ def end_to_end(planner: Planner) -> Contender:
 
 def engine_core(planner: Planner) -> Contender:
     """Engine.evaluate: facts to firings."""
-    engine = planner.engine
+    engine = planner.internals.engine
 
     def run(inputs: Inputs) -> Evaluation:
         return engine.evaluate(inputs.facts)
@@ -239,7 +238,7 @@ def rule_engine(program: Program) -> Contender:
 
 def conjunctive(rulesets: Sequence[Ruleset]) -> bool:
     """Whether every rule is a plain conjunction (what the peers are translated from)."""
-    from nmt_rules.ruleset import AnyOf
+    from nmt_rules.rules import AnyOf
 
     def has_any(condition: Any) -> bool:
         return isinstance(condition, AnyOf) or any(

@@ -27,7 +27,8 @@ import yaml
 from nmt_rules.catalogue import CatalogueItem
 from nmt_rules.compile import CompiledRule, Program, compile_rulesets
 from nmt_rules.facts import fact_field
-from nmt_rules.ruleset import AllOf, Comparison, Condition, Ruleset, core_ruleset, parse_ruleset
+from nmt_rules.rules import AllOf, Comparison, Condition, Ruleset
+from nmt_rules.ruleset import core_ruleset, parse_ruleset
 from nmt_rules.vocabulary import (
     AGE_GROUPS,
     BANDS,
@@ -297,7 +298,7 @@ def rule_engine_texts(program: Program) -> list[list[tuple[int, str]]]:
 
 def peer_derived(program: Program) -> list[tuple[str, ...]]:
     """Per rule, the peer names of the derived facts it sets when it fires."""
-    return [tuple(peer_name(p) for p in paths) for paths in program.rule_sets]
+    return [tuple(peer_name(p) for p in paths) for paths in program.derived_by_rule]
 
 
 def peer_derived_false(program: Program) -> dict[str, bool]:

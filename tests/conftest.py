@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, Final
 
 import pytest
 
 from nmt_rules import Planner
 
+from .golden_items import GoldenFile, collect_golden
 from .servers import Ehr, Server, ehr, free_port, serve, write_config
 
 MapFactory = Callable[..., dict[str, Any]]
+
+
+def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> GoldenFile | None:
+    """Golden YAML cases are pytest items (tests/golden_items.py)."""
+    return collect_golden(parent, file_path)
 
 
 def make_map(

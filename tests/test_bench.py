@@ -30,7 +30,7 @@ def test_every_contender_fires_what_the_reference_fires(
     timed = [
         contenders.end_to_end(planner),
         contenders.engine_core(planner),
-        contenders.durable_core(planner.program),
+        contenders.durable_core(planner.internals.program),
     ]
     try:
         for contender in timed:

@@ -107,3 +107,63 @@ def test_kind_is_found_by_top_level_key_even_in_broken_yaml() -> None:
     assert file_kind("ruleset: x\n") == "ruleset"
     assert file_kind('{"ruleset": "x"}') == "ruleset"
     assert file_kind("subject: {}\n") is None
+
+
+def _plugin_folder(root: Path, name: str, rules: str | None) -> Path:
+    folder = root / f"nmt-rules-{name}"
+    package = folder / "src" / f"nmt_rules_{name}"
+    package.mkdir(parents=True)
+    (folder / "pyproject.toml").write_text(
+        f'[project]\nname = "nmt-rules-{name}"\nversion = "0.2.0"\n'
+        f'[project.entry-points.nmt_rules]\n{name} = "nmt_rules_{name}"\n',
+        encoding="utf-8",
+    )
+    hooks = "from nmt_rules import hookimpl\n\n"
+    if rules is not None:
+        (package / "rules.yaml").write_text(rules, encoding="utf-8")
+        hooks += "@hookimpl\ndef nmt_rules_rulesets():\n    return 'rules.yaml'\n"
+    (package / "__init__.py").write_text(hooks, encoding="utf-8")
+    return folder
+
+
+def test_check_of_a_plugin_folder_loads_it_through_its_hooks(tmp_path: Path) -> None:
+    clash = (
+        "ruleset: clashing\nversion: '1'\nneeds:\n  sensory-load-reduction:\n"
+        "    stage: sensory\n    kind: intervention\n    sequencing: foundation\n"
+        "    title: Declared again\nstages: {}\n"
+    )
+    folder = _plugin_folder(tmp_path, "clashcheck", clash)
+    report = check_paths([folder])
+    assert report.errors == 1
+    (error,) = [d for d in report.diagnostics if d.level == "error"]
+    assert error.message.startswith("need 'sensory-load-reduction' is already declared at")
+    assert error.file.endswith("rules.yaml") and (error.line, error.col) == (4, 3)
+    result = CliRunner().invoke(main, ["check", str(folder)])
+    assert result.exit_code == 1
+
+
+def test_check_of_the_example_plugin_folder_passes_with_coverage_warnings() -> None:
+    report = check_paths([ROOT / "examples" / "plugin" / "nmt-rules-hospital"])
+    assert report.errors == 0, report.diagnostics
+    assert report.files == 2  # its catalogue and ruleset, read through its hooks
+    assert any(
+        "where the hospital catalogue has no item for it" in d.message for d in report.diagnostics
+    )
+
+
+def test_a_plugin_ruleset_that_runs_in_every_setting_warns_per_unscoped_rule(
+    tmp_path: Path,
+) -> None:
+    rules = (
+        "ruleset: everywhere\nversion: '1'\napplies_to: every-setting\nneeds: {}\nstages:\n"
+        "  sensory:\n    - id: loud-places\n      when:\n        - bands.sensory_integration: mild\n"
+        "      needs: [sensory-load-reduction]\n"
+        "      because: Loud places overwhelm people with mild sensory difficulties.\n"
+    )
+    report = check_paths([_plugin_folder(tmp_path, "everywhere", rules)])
+    assert report.errors == 0
+    assert any(
+        "rule 'loud-places' does not test `setting`, and its ruleset applies to every setting"
+        in d.message
+        for d in report.diagnostics
+    )

@@ -183,7 +183,7 @@ def test_a_thousand_planners_made_used_and_closed_keep_memory_bounded(planner: P
 
     def churn(count: int) -> None:
         for _ in range(count):
-            made = Planner(planner.program.rulesets, planner.catalogues.catalogues, planner.plugins)
+            made = Planner(planner.rulesets, planner.catalogues, planner.plugins)
             assert made.plan(data).items[0].indicator == "critical"
             made.close()
 
@@ -209,3 +209,12 @@ def test_recommend_over_many_ruleset_files_keeps_memory_bounded(tmp_path: Path) 
     for number in range(100):
         assert recommend(data, ruleset=files[number % 10]).items
     assert _rss_mib() - before < 40
+
+
+@pytest.mark.parametrize("age", [5e-324, 1e-7, 1e-300])
+def test_tiny_ages_reach_the_engine_as_numbers_it_reads(age: float) -> None:
+    # durable-rules refuses numbers written with an exponent, such as 1e-07.
+    data = make_map(age=age, sensory=25)
+    data["dependents"] = [{"age_years": age}]
+    plan = recommend(data)
+    assert plan.items

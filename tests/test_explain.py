@@ -120,3 +120,52 @@ def test_bad_input_exits_2_without_a_traceback(
     assert result.exit_code == 2
     assert message in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_why_not_names_each_failed_test_with_the_fact_it_saw(map_file: Path) -> None:
+    result = CliRunner().invoke(
+        main, ["explain", str(map_file), "--why-not", "sensory-severe-teen"]
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("nmt-core/sensory-severe-teen (rulesets/core.yaml:")
+    assert lines[0].endswith("did not fire for x-01:")
+    assert (
+        "    held   bands.sensory_integration: severe   (bands.sensory_integration is severe)"
+        in lines
+    )
+    assert "    FAILED age.group: teen   (age.group is child)" in lines
+
+
+def test_why_not_walks_any_branches_and_absent_facts(map_file: Path) -> None:
+    data = explain_json(str(map_file), "--why-not", "nmt-core/sensory-early-relational-poverty")
+    assert data["fired"] is False
+    first, band = data["when"]["all"]
+    assert first["held"] is False and [t["present"] for t in first["any"]] == [False, False]
+    assert first["any"][0] == {
+        "test": "history.perinatal.relational_health: low",
+        "fact": "history.perinatal.relational_health",
+        "value": None,
+        "present": False,
+        "held": False,
+    }
+    assert band == {
+        "test": "bands.sensory_integration: {lte: mild}",
+        "fact": "bands.sensory_integration",
+        "value": "severe",
+        "present": True,
+        "held": True,
+    }
+
+
+def test_why_not_of_a_rule_that_fired_says_so(map_file: Path) -> None:
+    data = explain_json(str(map_file), "--why-not", "sensory-severe-child")
+    assert data["fired"] is True and data["when"]["held"] is True
+
+
+def test_why_not_an_unknown_rule_suggests_the_closest(map_file: Path) -> None:
+    result = CliRunner().invoke(
+        main, ["explain", str(map_file), "--why-not", "sensory-severe-tean"]
+    )
+    assert result.exit_code == 2
+    assert "no single rule 'sensory-severe-tean'; did you mean sensory-severe-teen" in result.stderr

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -9,7 +11,7 @@ from click.testing import CliRunner
 
 from nmt_rules import Planner, core_ruleset
 from nmt_rules.cli import main
-from nmt_rules.golden import GoldenCase, coverage, format_failure, load_cases, run_case
+from nmt_rules.golden import GoldenCase, coverage, load_cases, run_case
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden"
@@ -22,17 +24,20 @@ def shipped(planner: Planner) -> list[GoldenCase]:
     return cases
 
 
-def _case_ids() -> list[str]:
+@pytest.mark.slow
+def test_every_shipped_case_is_a_pytest_item() -> None:
+    # The cases run as items collected from tests/golden (tests/golden_items.py).
+    collected = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "tests/golden"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert collected.returncode == 0, collected.stdout + collected.stderr
+    items = [line for line in collected.stdout.splitlines() if "::" in line]
     cases, _ = load_cases([GOLDEN])
-    return [f"{Path(c.file).parent.name}/{c.name}" for c in cases]
-
-
-@pytest.mark.parametrize("index", range(len(_case_ids())), ids=_case_ids())
-def test_shipped_golden_case_passes(
-    planner: Planner, shipped: list[GoldenCase], index: int
-) -> None:
-    result = run_case(planner, shipped[index])
-    assert result.passed, format_failure(result)
+    assert len(items) == len(cases) >= 40
+    assert "tests/golden/core/safety.yaml::" in collected.stdout
 
 
 def test_core_cases_fire_every_core_rule(planner: Planner) -> None:
@@ -40,7 +45,7 @@ def test_core_cases_fire_every_core_rule(planner: Planner) -> None:
     report = coverage(planner, [run_case(planner, c) for c in cases])
     assert report.missed == ()
     assert report.percent == 100.0
-    assert len(report.fired) == len(planner.program.rules)
+    assert len(report.fired) == len(planner.rules)
 
 
 def test_every_installed_setting_has_golden_cases(
@@ -179,3 +184,43 @@ def test_without_paths_and_no_tests_golden_is_a_usage_error(
     result = CliRunner().invoke(main, ["test"])
     assert result.exit_code == 2
     assert "tests/golden does not exist" in result.output
+
+
+EXTRA = """\
+ruleset: extra
+version: '1'
+needs: {}
+stages:
+  sensory:
+    - id: drumming-circle
+      when:
+        - bands.sensory_integration: mild
+        - age.years: {gte: 100}
+      needs: [patterned-rhythmic-activity]
+      because: A drumming circle suits centenarians with mild sensory difficulties.
+"""
+
+
+def test_coverage_of_one_ruleset_with_paths_relative_to_where_it_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "drafts").mkdir()
+    (tmp_path / "drafts" / "extra.yaml").write_text(EXTRA, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    args = ["test", str(GOLDEN / "core"), "--ruleset", str(ROOT / "rulesets" / "core.yaml")]
+    result = CliRunner().invoke(
+        main, [*args, "--ruleset", "drafts/extra.yaml", "--coverage-of", "extra"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "coverage of extra: 0/1 rules fired (0.0%)" in result.stdout
+    assert "never fired: extra/drumming-circle  (drafts/extra.yaml:6:7)" in result.stdout
+    assert "nmt-core/" not in result.stdout
+    core = CliRunner().invoke(main, [*args, "--coverage-of", "nmt-core", "--min-coverage", "100"])
+    assert core.exit_code == 0, core.output
+    assert "coverage of nmt-core: " in core.stdout and "(100.0%)" in core.stdout
+
+
+def test_coverage_of_an_unknown_ruleset_is_a_usage_error() -> None:
+    result = CliRunner().invoke(main, ["test", str(GOLDEN / "core"), "--coverage-of", "nmt-cor"])
+    assert result.exit_code == 2
+    assert "no ruleset 'nmt-cor' is loaded; loaded: nmt-core" in result.stderr

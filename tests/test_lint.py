@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from nmt_rules import lint
 from nmt_rules.catalogue import parse_catalogue
 from nmt_rules.check import check_paths
+from nmt_rules.facts import DEFAULT_BANDS
 from nmt_rules.lint import (
     implies,
     lint_ruleset,
@@ -18,7 +21,9 @@ from nmt_rules.lint import (
     unraised_needs,
 )
 from nmt_rules.plugins import PluginSet, load_plugins
-from nmt_rules.ruleset import Rule, Ruleset, core_ruleset, parse_ruleset
+from nmt_rules.rules import Rule, Ruleset
+from nmt_rules.ruleset import core_ruleset, parse_ruleset
+from nmt_rules.vocabulary import INDICATORS
 
 
 @pytest.fixture(scope="module")
@@ -218,3 +223,57 @@ def test_check_reports_lint_warnings_without_failing(tmp_path: Path) -> None:
     assert report.errors == 0
     assert [(d.line, d.col, d.level) for d in report.diagnostics] == [(8, 11, "warning")]
     assert "rule 'never' can never fire" in report.diagnostics[0].message
+
+
+def _generated(size: int, monkeypatch: pytest.MonkeyPatch) -> Ruleset:
+    monkeypatch.syspath_prepend(str(Path(__file__).parent.parent / "bench"))
+    from rulegen import generated_ruleset
+
+    generated: Ruleset = generated_ruleset(size)
+    return generated
+
+
+def test_shadowing_finds_what_comparing_every_pair_finds(monkeypatch: pytest.MonkeyPatch) -> None:
+    rs = _generated(200, monkeypatch)
+    rules = rs.rules
+    by_pairs = set()
+    for rule in rules:
+        mine = {ref.id for ref in rule.needs}
+        for other in rules:
+            if (
+                other is not rule
+                and not rule.cautions
+                and not rule.holds
+                and mine <= {ref.id for ref in other.needs}
+                and INDICATORS.index(other.indicator) <= INDICATORS.index(rule.indicator)
+                and (other.priority, other.qualified_id) <= (rule.priority, rule.qualified_id)
+                and never_fires(rule, rs.bands or DEFAULT_BANDS) is None
+                and implies(rule, other, rs.bands or DEFAULT_BANDS)
+            ):
+                by_pairs.add((rule.id, other.qualified_id))
+                break
+    found = {
+        (w.message.split("'")[1], w.message.split("'")[3])
+        for w in lint_ruleset(rs, rules, [], rs.bands)
+        if "is shadowed by" in w.message
+    }
+    assert found == by_pairs
+    assert len(found) >= 5
+
+
+def test_shadowing_compares_a_rule_only_with_rules_that_could_shadow_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rs = _generated(1000, monkeypatch)
+    calls = []
+    real = lint.implies
+
+    def counted(*args: Any, **kwargs: Any) -> bool:
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(lint, "implies", counted)
+    warnings = lint_ruleset(rs, rs.rules, [], rs.bands)
+    assert any("is shadowed by" in w.message for w in warnings)
+    # Comparing every pair that raises the same needs took 10,225 implications here.
+    assert len(calls) < len(rs.rules)

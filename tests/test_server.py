@@ -54,6 +54,26 @@ def test_a_plan_over_http_matches_the_python_api_and_links_its_report(
     assert plan["plan_id"] in report.text and "not a diagnostic tool" in report.text
 
 
+def test_reports_for_each_audience_over_http(open_server: Server) -> None:
+    data = make_map(age=9, sensory=25, regulation=40, flags=["self_harm"])
+    client = open_server.client
+    html = client.post("/v1/plans?setting=school&format=html&audience=caregiver", json=data)
+    assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
+    assert "nmt-core/" not in html.text  # a handout: no rule ids
+    negotiated = client.post("/v1/plans?setting=school", json=data, headers={"accept": "text/html"})
+    assert negotiated.headers["content-type"].startswith("text/html")
+    assert "nmt-core/" in negotiated.text  # the clinician's full report
+    text = client.post("/v1/plans?format=text&audience=teacher&setting=school", json=data)
+    assert text.headers["content-type"].startswith("text/plain") and "nmt-core/" not in text.text
+    link = client.post("/v1/plans?setting=school", json=data).links["alternate"]["url"]
+    handout = client.get(link, params={"audience": "person"})
+    assert handout.status_code == 200 and "nmt-core/" not in handout.text
+    for bad in ("format=pdf", "audience=judge", "format=json&audience=caregiver"):
+        reply = client.post(f"/v1/plans?{bad}", json=data)
+        assert reply.status_code == 400, bad
+        assert reply.json()["errors"][0]["message"]
+
+
 def test_report_links_cannot_be_forged(open_server: Server) -> None:
     reply = open_server.client.post("/v1/plans", json=make_map())
     link = reply.links["alternate"]["url"]

@@ -11,7 +11,7 @@ from ._sequencing import domain_words
 from .compile import CompiledRule
 from .facts import FactConfig
 from .model import Caution, Delivery, Reason
-from .ruleset import CautionSpec, HoldSpec
+from .rules import CautionSpec, HoldSpec
 from .vocabulary import BANDS, DOMAINS, STAGE_DOMAIN, STAGES, Domain
 
 NEAR_CUT_POINT_RULE: Final = "nmt-rules/near-cut-point"

@@ -1,14 +1,47 @@
-"""Write files so that no reader, and no kill, ever takes part of one for the whole."""
+"""Files: written so that no reader, and no kill, ever takes part of one for the whole, and
+their paths shown the way a person running nmt-rules reads them."""
 
 from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
+from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TextIO
 
 import attrs
+
+
+@contextlib.contextmanager
+def atomic_writer(path: str | Path) -> Iterator[TextIO]:
+    """Open a temporary file beside the real file behind `path` (a link stays a link); on
+    success rename it over that file."""
+    path = Path(os.path.realpath(path))
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+
+
+def shown_path(path: str | Path | Traversable) -> str:
+    """A file's path as a person reads it in messages: relative to where they run
+    nmt-rules when the file is under it (symlinks resolved), else absolute."""
+    full = Path(str(path))
+    for candidate in (full.resolve(), full.absolute()):
+        try:
+            return str(candidate.relative_to(Path.cwd()))
+        except ValueError:
+            continue
+    return str(full)
 
 
 @attrs.define

@@ -11,8 +11,8 @@ from typing import Final
 import attrs
 
 from .compile import CompiledRule
-from .model import Delivery
-from .ruleset import Need
+from .model import Delivery, Plain
+from .rules import Need
 from .vocabulary import INDICATORS, STAGE_DOMAIN, STAGES, Domain, NeedKind, Sequencing, Stage
 
 INDICATOR_RANK: Final = {indicator: rank for rank, indicator in enumerate(INDICATORS)}
@@ -75,6 +75,7 @@ class NeedInfo:
     goal: str | None
     #: The need's own protocol as deliveries, with the ages each serves.
     protocol: tuple[tuple[int, int, Delivery], ...]
+    plain: Plain | None
 
     @classmethod
     def of(cls, need: Need, ruleset: str) -> NeedInfo:
@@ -99,6 +100,7 @@ class NeedInfo:
             adult,
             need.goal,
             tuple((i.min_age, i.max_age, i.delivery(ruleset)) for i in need.protocol),
+            need.plain,
         )
 
     def protocol_for(self, age_years: float) -> tuple[Delivery, ...]:

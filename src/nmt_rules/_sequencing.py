@@ -44,7 +44,7 @@ class Deferral:
                 (self._improved if sustained else self._holding).append(stage)
         self._cache: dict[Stage, _Holds] = {}
 
-    def holds(self, stage: Stage) -> _Holds:
+    def for_stage(self, stage: Stage) -> _Holds:
         """(held_by, released_when, released_by) for a stage's demands."""
         if stage == "safety" or not (self._holding or self._improved):
             return (), None, None

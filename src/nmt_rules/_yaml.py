@@ -14,7 +14,7 @@ import attrs
 import yaml
 from yaml._yaml import CParser
 
-from .errors import Diagnostic, DocumentError, FieldProblem, InputError, RulesetError
+from .errors import Diagnostic, DocumentError, FieldProblem, InputError, ValidationError
 
 _PATH_PART = re.compile(r"([^.\[\]]+)|\[([0-9]+)\]")
 
@@ -426,7 +426,7 @@ def require_list(node: Located | None, reporter: Reporter, what: str) -> list[Lo
 T = TypeVar("T")
 
 
-def read_source(path: str | Path, error: type[RulesetError]) -> str:
+def read_source(path: str | Path, error: type[ValidationError]) -> str:
     """A YAML file's text (past MAX_DOCUMENT_CHARS, only enough to refuse it); an unreadable
     file is one diagnostic at 1:1."""
     try:
@@ -460,7 +460,7 @@ def parse_clean(
     text: str,
     file: str,
     read: Callable[[str, Reporter], T | None],
-    error: type[RulesetError],
+    error: type[ValidationError],
 ) -> T:
     """Run a collecting reader; raise `error` with every error unless the result is clean."""
     reporter = Reporter(file)

@@ -191,19 +191,11 @@ def plan_record(planner: Planner, record: Record, setting: str | None) -> Outcom
     """A record's output line: its plan, or its errors. Never raises: a record that breaks
     anything, nmt-rules included, is reported as an error line instead of ending the run."""
     try:
-        brain_map = _read(record)
+        brain_map = read_record(record)
         plan = planner.plan(brain_map, setting)
         return Outcome(_line({"source": record.source, "plan": plan_to_dict(plan)}))
-    except InputError as exc:
-        problems = exc.problems
-    except NmtRulesError as exc:
-        problems = (FieldProblem("", str(exc)),)
     except Exception as exc:  # a bug must cost one record, not the 10,000 plans around it
-        problems = (FieldProblem("", f"internal error: {type(exc).__name__}: {exc}"),)
-    if record.line is not None:  # a JSON line: its column, at the line in the file
-        problems = tuple(
-            attrs.evolve(p, line=record.line) if p.line is not None else p for p in problems
-        )
+        problems = _problems(exc)
     errors = [
         {"path": p.path, "message": p.message}
         | ({"line": p.line, "col": p.col} if p.line is not None else {})
@@ -224,16 +216,36 @@ def plan_chunk(planner: Planner, records: Sequence[Record], setting: str | None)
     )
 
 
-def _read(record: Record) -> BrainMap | dict[str, Any]:
+def read_record(record: Record) -> BrainMap | dict[str, Any]:
+    """A record's brain map: parsed from its map file, or its JSON line as data (validated
+    when planned). InputError places a problem in the text at its line in the file."""
     if record.problem is not None:
         raise InputError([FieldProblem("", record.problem)], record.source)
     if record.path is not None:
         return load_brain_map(record.path)
     assert record.text is not None
-    data = read_map_text(record.text, record.file, json_text=True)
+    try:
+        data = read_map_text(record.text, record.file, json_text=True)
+    except InputError as exc:  # a JSON line: its column, at the line in the file
+        placed = [attrs.evolve(p, line=record.line) if p.line else p for p in exc.problems]
+        raise InputError(placed, record.file) from None
     if not isinstance(data, dict):
         raise InputError([FieldProblem("", "a record must be a JSON object (a brain map)")])
     return data
+
+
+def problem_texts(record: Record, error: Exception) -> tuple[str, ...]:
+    """What to tell the user about a record that could not be planned, one line a problem:
+    `source: field: message`, or `file:line:col: message` for a problem in the text."""
+    return tuple(_problem_text(record, p) for p in _problems(error))
+
+
+def _problems(error: Exception) -> tuple[FieldProblem, ...]:
+    if isinstance(error, InputError):
+        return error.problems
+    if isinstance(error, NmtRulesError):
+        return (FieldProblem("", str(error)),)
+    return (FieldProblem("", f"internal error: {type(error).__name__}: {error}"),)
 
 
 def _line(content: dict[str, Any]) -> bytes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import functools
 import hashlib
 from collections import defaultdict
@@ -26,41 +27,14 @@ from ._yaml import (
     require_string,
 )
 from .errors import CatalogueError, Diagnostic, Location
-from .model import Delivery, Dose
-from .vocabulary import PLACEMENTS
+from .model import Delivery, Dose, Plain
+from .vocabulary import MODALITIES, PLACEMENTS, ROLES
 
-MODALITIES: Final = (
-    "talk",
-    "play",
-    "art",
-    "music",
-    "movement",
-    "routine",
-    "education",
-    "environment",
-    "referral",
-    "safety-protocol",
-    "mentoring",
-    "practical",
+CATALOGUE_KEYS: Final = Keys(
+    ("catalogue", "version", "setting", "items"), ("description", "vocabulary")
 )
-ROLES: Final = (
-    "clinician",
-    "caregiver",
-    "teacher",
-    "teaching-assistant",
-    "school-counsellor",
-    "occupational-therapist",
-    "caseworker",
-    "mentor",
-    "peer-support",
-    "reentry-staff",
-    "probation-officer",
-    "residential-staff",
-    "coach",
-    "nurse",
-    "person",
-)
-CATALOGUE_KEYS: Final = Keys(("catalogue", "version", "setting", "items"), ("description",))
+#: Roles and modalities a catalogue uses beyond the shared ones (MODALITIES, ROLES).
+VOCABULARY_KEYS: Final = Keys((), ("roles", "modalities"))
 ITEM_KEYS: Final = Keys(
     ("id", "meets", "title", "description", "modality", "delivered_by", "audience", "ages"),
     (
@@ -71,6 +45,7 @@ ITEM_KEYS: Final = Keys(
         "conditions",
         "release",
         "builds_on",
+        "plain",
     ),
 )
 RELEASE_TIMINGS: Final = ("before", "after")
@@ -130,6 +105,17 @@ PROTOCOL_KEYS: Final = Keys(
 )
 AGES_KEYS: Final = Keys(("min", "max"))
 DOSE_KEYS: Final = Keys(("frequency", "duration"))
+#: Plain-language texts for handouts (needs, catalogue and protocol items).
+PLAIN_KEYS: Final = Keys(("title", "do"))
+
+
+@attrs.frozen
+class RolesAndModalities:
+    """The roles and modalities a catalogue's items may use: the shared ones and those the
+    catalogue declares (an agency with speech therapists does not fork nmt-rules)."""
+
+    roles: tuple[str, ...] = ROLES
+    modalities: tuple[str, ...] = MODALITIES
 
 
 @attrs.frozen
@@ -156,6 +142,7 @@ class CatalogueItem:
     release: str | None = None
     #: Interest word stems the item can build on (defaults from its modality).
     builds_on: tuple[str, ...] = ()
+    plain: Plain | None = None
 
     def suits(self, age: int, placement: str | None, conditions: frozenset[str]) -> bool:
         """Whether the item fits a person of this age, placement and conditions."""
@@ -180,6 +167,7 @@ class CatalogueItem:
             reference=self.reference,
             release=self.release,
             conditions=self.conditions,
+            plain=self.plain,
         )
 
 
@@ -231,10 +219,14 @@ def read_catalogue(text: str, reporter: Reporter, plugin: str = "?") -> Catalogu
         if "description" in top
         else ""
     )
+    declared = _read_vocabulary(top.get("vocabulary"), reporter)
+    vocabulary = RolesAndModalities(
+        (*ROLES, *declared.get("roles", {})), (*MODALITIES, *declared.get("modalities", {}))
+    )
     items: list[CatalogueItem] = []
     seen: dict[str, Location] = {}
     for node in require_list(top.get("items"), reporter, "items") or ():
-        item = read_item(node, reporter)
+        item = read_item(node, reporter, vocabulary=vocabulary)
         if item is None:
             continue
         if item.id in seen:
@@ -245,6 +237,8 @@ def read_catalogue(text: str, reporter: Reporter, plugin: str = "?") -> Catalogu
             continue
         seen[item.id] = item.location
         items.append(item)
+    if not reporter.has_errors:  # an item with an error may be the one that uses a word
+        _unused_vocabulary(declared, items, reporter)
     if name is None or version is None or setting is None:
         return None
     return Catalogue(
@@ -259,8 +253,54 @@ def read_catalogue(text: str, reporter: Reporter, plugin: str = "?") -> Catalogu
     )
 
 
-def read_item(node: Located, reporter: Reporter, need: str | None = None) -> CatalogueItem | None:
-    """Validate one catalogue item; with `need`, a need's protocol item that meets it."""
+def _read_vocabulary(node: Located | None, reporter: Reporter) -> dict[str, dict[str, Located]]:
+    """The roles and modalities a catalogue declares, each with where it was declared."""
+    fields = check_mapping(node, reporter, "vocabulary", *VOCABULARY_KEYS) if node else None
+    out: dict[str, dict[str, Located]] = {}
+    shared = {"roles": ROLES, "modalities": MODALITIES}
+    for key, value in (fields or {}).items():
+        if key not in shared:
+            continue
+        out[key] = {}
+        for item in require_list(value, reporter, f"vocabulary.{key}") or ():
+            word = require_string(item, reporter, f"each of vocabulary.{key}")
+            if word is None:
+                continue
+            if not ID_PATTERN.match(word):
+                reporter.error(item, f"{word!r} must be lower-case words joined by '-'")
+            elif word in shared[key]:
+                reporter.warning(item, f"{word!r} is already one of the shared {key}")
+            else:
+                out[key][word] = item
+    return out
+
+
+def _unused_vocabulary(
+    declared: Mapping[str, Mapping[str, Located]],
+    items: Iterable[CatalogueItem],
+    reporter: Reporter,
+) -> None:
+    used = {
+        "roles": {r for i in items for r in (*i.delivered_by, *i.audience)},
+        "modalities": {i.modality for i in items},
+    }
+    for key, words in declared.items():
+        for word, at in words.items():
+            if word not in used[key]:
+                reporter.warning(
+                    at, f"{word!r} is declared in vocabulary.{key} but no item uses it"
+                )
+
+
+def read_item(
+    node: Located,
+    reporter: Reporter,
+    need: str | None = None,
+    vocabulary: RolesAndModalities = RolesAndModalities(),
+) -> CatalogueItem | None:
+    """Validate one catalogue item; with `need`, a need's protocol item that meets it.
+
+    Roles and modalities must be in the vocabulary: the shared one, or the catalogue's."""
     fields = check_mapping(
         node,
         reporter,
@@ -276,9 +316,9 @@ def read_item(node: Located, reporter: Reporter, need: str | None = None) -> Cat
     meets = _strings(fields.get("meets"), reporter, "meets") if need is None else (need,)
     title = require_string(fields.get("title"), reporter, "title")
     description = require_string(fields.get("description"), reporter, "description")
-    modality = require_choice(fields.get("modality"), MODALITIES, "modality", reporter)
-    delivered_by = _roles(fields.get("delivered_by"), reporter, "delivered_by")
-    audience = _roles(fields.get("audience"), reporter, "audience")
+    modality = _word(fields.get("modality"), vocabulary.modalities, "modality", reporter)
+    delivered_by = _roles(fields.get("delivered_by"), vocabulary.roles, reporter, "delivered_by")
+    audience = _roles(fields.get("audience"), vocabulary.roles, reporter, "audience")
     ages = _ages(fields.get("ages"), reporter)
     dose = _dose(fields["dose"], reporter) if "dose" in fields else None
     contraindications = (
@@ -297,6 +337,7 @@ def read_item(node: Located, reporter: Reporter, need: str | None = None) -> Cat
     builds_on = (
         _strings(fields["builds_on"], reporter, "builds_on") if "builds_on" in fields else ()
     )
+    plain = read_plain(fields["plain"], reporter) if "plain" in fields else None
     if any(d.level == "error" for d in reporter.diagnostics[before:]) or None in (
         item_id,
         meets,
@@ -319,6 +360,8 @@ def read_item(node: Located, reporter: Reporter, need: str | None = None) -> Cat
         and audience
         and ages
     )
+    if any(text.lstrip().upper().startswith("TODO") for text in (title, description)):
+        reporter.warning(node, f"item {item_id!r} still says TODO: write how your staff do it")
     return CatalogueItem(
         id=item_id,
         meets=meets,
@@ -337,6 +380,7 @@ def read_item(node: Located, reporter: Reporter, need: str | None = None) -> Cat
         conditions=conditions,
         release=release,
         builds_on=tuple(b.lower() for b in builds_on or ()) or MODALITY_INTERESTS.get(modality, ()),
+        plain=plain,
     )
 
 
@@ -371,12 +415,36 @@ def _strings(node: Located | None, reporter: Reporter, what: str) -> tuple[str, 
     return None if None in values else tuple(v for v in values if v is not None)
 
 
-def _roles(node: Located | None, reporter: Reporter, what: str) -> tuple[str, ...] | None:
+def _roles(
+    node: Located | None, roles: tuple[str, ...], reporter: Reporter, what: str
+) -> tuple[str, ...] | None:
     items = require_list(node, reporter, what)
     if items is None:
         return None
-    roles = [require_choice(i, ROLES, what, reporter) for i in items]
-    return None if None in roles else tuple(r for r in roles if r is not None)
+    found = [_word(i, roles, what, reporter) for i in items]
+    return None if None in found else tuple(r for r in found if r is not None)
+
+
+def _word(
+    node: Located | None, known: tuple[str, ...], what: str, reporter: Reporter
+) -> str | None:
+    """A role or modality of the vocabulary; an unknown one is an error with the closest
+    known word and how to declare a new one."""
+    if node is None:
+        return None
+    value = node.value
+    if isinstance(value, str) and value in known:
+        return value
+    kind = "modality" if what == "modality" else "role"
+    section = "modalities" if kind == "modality" else "roles"
+    hint = difflib.get_close_matches(str(value), known, n=1)
+    suggestion = f"did you mean {hint[0]!r}? " if hint else ""
+    reporter.error(
+        node,
+        f"unknown {kind} {describe(value)} in {what}; {suggestion}"
+        f"a {kind} of your own is declared under `vocabulary: {section}:`",
+    )
+    return None
 
 
 def _ages(node: Located | None, reporter: Reporter) -> tuple[int, int] | None:
@@ -407,6 +475,38 @@ def _dose(node: Located, reporter: Reporter) -> Dose | None:
     frequency = require_string(fields.get("frequency"), reporter, "frequency")
     duration = require_string(fields.get("duration"), reporter, "duration")
     return Dose(frequency, duration) if frequency and duration else None
+
+
+def read_plain(node: Located, reporter: Reporter) -> Plain | None:
+    """Validate a `plain` block: a plain-language title and what to do."""
+    fields = check_mapping(node, reporter, "plain", *PLAIN_KEYS)
+    if not fields:
+        return None
+    title = require_string(fields.get("title"), reporter, "plain title")
+    do = require_string(fields.get("do"), reporter, "plain do")
+    return Plain(" ".join(title.split()), " ".join(do.split())) if title and do else None
+
+
+def missing_plain(what: str, location: Location) -> Diagnostic:
+    """The warning for a need or item without plain texts (handouts fall back to its
+    clinical title and description)."""
+    return Diagnostic(
+        location.file,
+        location.line,
+        location.col,
+        "warning",
+        f"{what} has no `plain` texts: handouts for caregivers, teachers and the person "
+        "will show its clinical title and description",
+    )
+
+
+def catalogue_diagnostics(catalogue: Catalogue) -> list[Diagnostic]:
+    """Warnings about a loaded catalogue: items without plain texts."""
+    return [
+        missing_plain(f"item {item.id!r}", item.location)
+        for item in catalogue.items
+        if item.plain is None
+    ]
 
 
 #: Most resolutions kept (settings x needs x ages stays far below it for real catalogues).
@@ -477,7 +577,9 @@ class CatalogueIndex:
         """Interest word stems a catalogue item can build on."""
         return self._builds_on.get(item_id, ())
 
-    def unmet_needs(self, needs: Iterable[str]) -> dict[str, list[CatalogueItem]]:
+    def items_meeting_undeclared_needs(
+        self, needs: Iterable[str]
+    ) -> dict[str, list[CatalogueItem]]:
         """Items that meet needs outside `needs`, by need (for warnings)."""
         known = set(needs)
         out: dict[str, list[CatalogueItem]] = defaultdict(list)
@@ -494,7 +596,7 @@ def unknown_need_diagnostics(
 ) -> list[Diagnostic]:
     """Warnings for catalogue items that meet needs no loaded ruleset declares."""
     out = []
-    for need, items in sorted(index.unmet_needs(needs).items()):
+    for need, items in sorted(index.items_meeting_undeclared_needs(needs).items()):
         for item in items:
             loc = item.location
             out.append(

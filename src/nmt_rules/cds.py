@@ -475,6 +475,7 @@ def cards(plan: Plan, hook_instance: str, report_url: str | None) -> dict[str, A
     """The CDS Hooks response for a plan: safety cards, then do-now, then what waits."""
     out = []
     version = plan.provenance.nmt_rules_version
+    drafts = "".join(f" · {r.shown()}" for r in plan.provenance.rulesets if r.draft)
     footer = [
         "",
         f"Plan `{plan.plan_id}`, assessed {plan.assessed_on.isoformat()}"
@@ -491,7 +492,7 @@ def cards(plan: Plan, hook_instance: str, report_url: str | None) -> dict[str, A
             "indicator": indicator,
             "detail": "\n".join([*body, *footer]),
             "source": {
-                "label": f"nmt-rules {version}",
+                "label": f"nmt-rules {version}{drafts}",
                 "topic": {"system": TOPIC_SYSTEM, "code": topic, "display": _TOPICS[topic]},
             },
         }

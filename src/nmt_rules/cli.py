@@ -18,20 +18,32 @@ import attrs
 import click
 import orjson
 
+from ._files import atomic_writer
 from ._json import loads as json_loads
 from ._yaml import MAX_DOCUMENT_CHARS, read_text
-from .api import planner_with, version
+from .api import Planner, planner_with, version
 from .batch import Output, Source, default_jobs, run
-from .brainmap import brain_map_data, load_brain_map
-from .check import check_paths
+from .brainmap import brain_map_data, load_brain_map, parse_brain_map
+from .check import check_paths, files_to_check
 from .decision_log import DecisionLog, export_decisions
-from .errors import DocumentError, EngineError, FieldProblem, InputError, NmtRulesError
-from .explain import explain, trace_to_json, trace_to_text
+from .diff import diff_plans, diff_to_dict, diff_to_text, records_of
+from .errors import (
+    Diagnostic,
+    DocumentError,
+    EngineError,
+    FieldProblem,
+    InputError,
+    NmtRulesError,
+)
+from .explain import explain, find_rule, trace_to_json, trace_to_text, why_not, why_not_to_text
 from .fhir import brain_map_to_response, questionnaire, response_to_brain_map
+from .fmt import format_file
 from .golden import coverage, format_failure, load_cases, run_case
+from .model import BrainMap
 from .plugins import ENTRY_POINT_GROUP, PLUGINS_ENV, load_plugins
-from .report import plan_to_html, plan_to_json, plan_to_text
-from .ruleset import load_ruleset
+from .report import AUDIENCES, render
+from .ruleset import core_ruleset, load_ruleset
+from .scaffold import plugin_spec, write_plugin
 from .schemas import SCHEMAS, schema_text, write_schemas
 from .service_config import (
     CONFIG_ENV,
@@ -108,7 +120,28 @@ def main() -> None:
     show_default=True,
     help="text for a person, json for a host application, html for a printable report.",
 )
+@click.option(
+    "--audience",
+    type=click.Choice(AUDIENCES),
+    default="clinician",
+    show_default=True,
+    help="clinician: the full report; caregiver, teacher or person: a plain-language handout "
+    "(text and html).",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False),
+    help="Write the report to this file (atomically) instead of printing it.",
+)
 @_RULESET_OPTION
+@click.option(
+    "--from",
+    "input_format",
+    metavar="NAME",
+    help="Read BRAIN_MAP with a plugin's input format (an agency's own export; "
+    "`nmt-rules plugins` lists them).",
+)
 @_DECISION_LOG_OPTION
 @_LOG_IDENTIFIERS_OPTION
 @_reports_errors
@@ -116,19 +149,49 @@ def recommend(
     brain_map: str,
     setting: str | None,
     fmt: str,
+    audience: str,
+    output: str | None,
     rulesets: tuple[str, ...],
+    input_format: str | None,
     decision_log: Path | None,
     log_identifiers: bool,
 ) -> None:
-    """Print the sequenced, explained plan for BRAIN_MAP (YAML or JSON)."""
-    parsed = load_brain_map(brain_map)
+    """Print the sequenced, explained plan for BRAIN_MAP (YAML or JSON, or --from NAME)."""
     planner = planner_with(rulesets)
+    if input_format is None:
+        parsed = load_brain_map(brain_map)
+    else:
+        parsed = _read_one(planner, input_format, brain_map)
     plan = planner.plan(parsed, setting)
+    report = render(plan, fmt, audience)
+    _warn_plugin_failures(planner)
     if decision_log is not None:
-        with DecisionLog(decision_log, log_identifiers=log_identifiers) as log:
+        with DecisionLog(
+            decision_log, log_identifiers=log_identifiers, sink=planner.send_decision
+        ) as log:
             log.record(plan, parsed, "cli")
-    render = {"json": plan_to_json, "html": plan_to_html, "text": plan_to_text}[fmt]
-    click.echo(render(plan), nl=fmt == "json")
+    if output is None:
+        click.echo(report, nl=False)
+        return
+    with atomic_writer(output) as handle:
+        handle.write(report)
+
+
+def _read_one(planner: Planner, input_format: str, path: str) -> BrainMap:
+    """The one brain map a file holds, read with a plugin's input format."""
+    records = planner.read_input(input_format, path)
+    if len(records) != 1:
+        problem = (
+            f"input format {input_format!r} read {len(records)} brain maps from the file; "
+            "recommend plans one (batch plans many)"
+        )
+        raise InputError([FieldProblem("", problem)], path)
+    return parse_brain_map(records[0].data, records[0].source)
+
+
+def _warn_plugin_failures(planner: Planner) -> None:
+    for failure in planner.plugin_failures:
+        click.echo(f"warning: {failure}", err=True)
 
 
 @main.command("plugins")
@@ -144,14 +207,17 @@ def plugins_command(fmt: str) -> None:
         click.echo(f"no plugins loaded (entry-point group '{ENTRY_POINT_GROUP}', {PLUGINS_ENV})")
     for plugin in found.plugins if fmt == "text" else ():
         if plugin.error:
-            click.echo(f"{plugin.name} {plugin.version}  FAILED: {plugin.error}")
+            click.echo(f"{plugin.name} {plugin.version}  DISABLED: {plugin.error}")
             continue
         sizes = ", ".join(f"{c.name} {c.version} ({len(c.items)} items)" for c in plugin.catalogues)
         extra = "".join(f"; ruleset {r.name} ({len(r.rules)} rules)" for r in plugin.rulesets)
+        extra += "".join(f"; input format {f.name}" for f in plugin.input_formats)
         settings = ", ".join(plugin.settings) or "-"
         click.echo(
             f"{plugin.name} {plugin.version}  settings: {settings}  catalogues: {sizes or '-'}{extra}"
         )
+        for warning in plugin.warnings:
+            click.echo(f"  warning: {warning}")
     if found.failed:
         sys.exit(EXIT_FAILURES)
 
@@ -326,14 +392,16 @@ def _is_loopback(host: str) -> bool:
 
 
 @main.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @_FORMAT_OPTION
 @_reports_errors
 def check(paths: tuple[Path, ...], fmt: str) -> None:
-    """Validate and lint rulesets and catalogues (files or directories).
+    """Validate and lint rulesets, catalogues and plugin folders (files or directories).
 
     Prints every problem as file:line:col: level: message and exits 1 if any is an error.
-    Plugin rulesets and catalogues are checked together with the installed core ruleset.
+    A plugin folder is loaded through its hooks. Everything is checked together with the
+    installed core ruleset and plugins. With no PATHS: the installed core ruleset and every
+    installed plugin.
     """
     report = check_paths(paths)
     if fmt == "json":
@@ -348,6 +416,70 @@ def check(paths: tuple[Path, ...], fmt: str) -> None:
         )
     if report.errors:
         sys.exit(EXIT_FAILURES)
+
+
+@main.command("fmt")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--check", "check_only", is_flag=True, help="Change nothing; exit 1 if a file would change."
+)
+@_reports_errors
+def fmt_command(paths: tuple[Path, ...], check_only: bool) -> None:
+    """Put ruleset and catalogue YAML (files or directories) in canonical key order.
+
+    Comments, quoting and layout are kept; files of other kinds are skipped. With --check
+    (for CI), list the files that would change and exit 1 if any would.
+    """
+    changed: list[Path] = []
+    problems: list[Diagnostic] = []
+    for path, _ in files_to_check(paths):
+        result = format_file(path)
+        if isinstance(result, Diagnostic):
+            problems.append(result)
+        elif result.changed:
+            changed.append(path)
+            if not check_only:
+                assert result.after is not None
+                with atomic_writer(path) as handle:
+                    handle.write(result.after)
+    for problem in problems:
+        click.echo(str(problem), err=True)
+    verb = "would reformat" if check_only else "reformatted"
+    for path in changed:
+        click.echo(f"{verb} {path}")
+    click.echo(f"{len(changed)} file(s) {verb}", err=True)
+    if problems:
+        sys.exit(EXIT_INPUT)
+    if check_only and changed:
+        sys.exit(EXIT_FAILURES)
+
+
+@main.command("new-plugin")
+@click.argument("name")
+@click.option("--setting", help="The setting it serves (default: NAME).")
+@click.option("--ages", required=True, help="Ages the setting serves: A-B, whole years.")
+@click.option(
+    "--dir",
+    "parent",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Folder to write nmt-rules-NAME into.",
+)
+@_reports_errors
+def new_plugin(name: str, setting: str | None, ages: str, parent: Path) -> None:
+    """Write a complete setting plugin, nmt-rules-NAME, ready to install and edit.
+
+    It holds a catalogue with a TODO item for every core need at those ages, a golden case,
+    a test, the JSON Schemas its YAML points to, and a pyproject whose wheel ships the YAML.
+    """
+    spec = plugin_spec(name, setting, ages)
+    root = write_plugin(spec, core_ruleset(), parent)
+    click.echo(f"wrote {root}")
+    click.echo(
+        f"next: pip install -e {root}; nmt-rules check {root}; replace the TODO items in "
+        f"{root / 'src' / spec.package / 'catalogue.yaml'}"
+    )
 
 
 @main.command()
@@ -366,6 +498,11 @@ def schema(name: str | None, directory: Path | None) -> None:
     if directory is not None:
         for path in write_schemas(directory):
             click.echo(f"wrote {path}")
+        # The header path is relative to the YAML file, so a copied ruleset needs its own.
+        click.echo(
+            "first line of a ruleset in this folder (the path is relative to the file):\n"
+            f"# yaml-language-server: $schema={directory.as_posix()}/ruleset.schema.json"
+        )
         return
     assert name is not None
     click.echo(schema_text(name), nl=False)
@@ -379,12 +516,19 @@ def schema(name: str | None, directory: Path | None) -> None:
     type=click.FloatRange(0, 100),
     help="Fail when fewer than this percent of rules fired in some case (implies --coverage).",
 )
+@click.option(
+    "--coverage-of",
+    "coverage_of",
+    metavar="RULESET",
+    help="Count coverage of this ruleset's rules only (its name; implies --coverage).",
+)
 @_RULESET_OPTION
 @_reports_errors
 def test_command(
     paths: tuple[Path, ...],
     show_coverage: bool,
     min_coverage: float | None,
+    coverage_of: str | None,
     rulesets: tuple[str, ...],
 ) -> None:
     """Run golden cases (default: ./tests/golden) and report failures as readable diffs."""
@@ -395,6 +539,12 @@ def test_command(
             )
         paths = (DEFAULT_CASES,)
     planner = planner_with(rulesets)
+    names = [r.name for r in planner.rulesets]
+    if coverage_of is not None and coverage_of not in names:
+        raise click.BadParameter(
+            f"no ruleset {coverage_of!r} is loaded; loaded: {', '.join(names)}",
+            param_hint="--coverage-of",
+        )
     cases, problems = load_cases(paths, planner)
     if problems:
         for problem in problems:
@@ -408,10 +558,11 @@ def test_command(
         click.echo(format_failure(result))
     click.echo(f"{len(results) - len(failed)} passed, {len(failed)} failed")
     below = False
-    if show_coverage or min_coverage is not None:
-        report = coverage(planner, results)
+    if show_coverage or min_coverage is not None or coverage_of is not None:
+        report = coverage(planner, results, coverage_of)
         total = len(report.fired) + len(report.missed)
-        click.echo(f"coverage: {len(report.fired)}/{total} rules fired ({report.percent:.1f}%)")
+        of = f" of {coverage_of}" if coverage_of else ""
+        click.echo(f"coverage{of}: {len(report.fired)}/{total} rules fired ({report.percent:.1f}%)")
         for rule, where in report.missed:
             click.echo(f"  never fired: {rule}  ({where})")
         below = min_coverage is not None and report.percent < min_coverage
@@ -421,19 +572,88 @@ def test_command(
         sys.exit(EXIT_FAILURES)
 
 
+@main.command("diff")
+@click.argument("maps", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--ruleset",
+    "rulesets",
+    multiple=True,
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The new ruleset files (repeatable).",
+)
+@click.option(
+    "--base",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="The ruleset files to compare with (repeatable; default: the installed ones).",
+)
+@click.option("--setting", "-s", help="Setting for every map (overrides each map's).")
+@_FORMAT_OPTION
+@_reports_errors
+def diff_command(
+    maps: tuple[Path, ...],
+    rulesets: tuple[str, ...],
+    base: tuple[str, ...],
+    setting: str | None,
+    fmt: str,
+) -> None:
+    """How plans change with the new rulesets: MAPS are map files, folders or JSON Lines.
+
+    Prints how many plans change and, per need, in how many plans it was added, removed or
+    changed status, with example map ids. Exit 1 if some map could not be planned.
+    """
+    new_planner, base_planner = planner_with(rulesets), planner_with(base)
+    if setting is not None:
+        new_planner.check_setting(setting)
+    result = diff_plans(base_planner, new_planner, records_of(maps), setting)
+    labels = list(base) or ["installed rulesets"], list(rulesets)
+    if fmt == "json":
+        click.echo(json.dumps(diff_to_dict(result, *labels), indent=2))
+    else:
+        click.echo(diff_to_text(result, *labels), nl=False)
+    for problem in result.failed:
+        click.echo(problem, err=True)
+    if result.failed:
+        sys.exit(EXIT_FAILURES)
+
+
 @main.command("explain")
 @click.argument("brain_map", type=click.Path(dir_okay=False))
 @click.option("--setting", "-s", help="Setting that delivers the plan (overrides the map's).")
 @_FORMAT_OPTION
 @_RULESET_OPTION
+@click.option(
+    "--why-not",
+    "rule_id",
+    metavar="RULE",
+    help="Show which of RULE's tests held and which failed, with the fact values.",
+)
 @_reports_errors
 def explain_command(
-    brain_map: str, setting: str | None, fmt: str, rulesets: tuple[str, ...]
+    brain_map: str, setting: str | None, fmt: str, rulesets: tuple[str, ...], rule_id: str | None
 ) -> None:
-    """Trace one evaluation of BRAIN_MAP stage by stage: facts, firings, needs, deferrals."""
+    """Trace one evaluation of BRAIN_MAP stage by stage: facts, firings, needs, deferrals.
+
+    With --why-not RULE (`ruleset/rule` or a rule id), show instead why that rule did or did
+    not fire: each of its tests with the value of the fact it tests.
+    """
     parsed = load_brain_map(brain_map)
-    trace = explain(planner_with(rulesets), parsed, setting)
-    click.echo(trace_to_json(trace) if fmt == "json" else trace_to_text(trace), nl=fmt == "json")
+    planner = planner_with(rulesets)
+    if rule_id is None:
+        trace = explain(planner, parsed, setting)
+        click.echo(
+            trace_to_json(trace) if fmt == "json" else trace_to_text(trace), nl=fmt == "json"
+        )
+        return
+    found = find_rule(planner, rule_id)
+    if isinstance(found, list):
+        hint = f"; did you mean {', '.join(found)}?" if found else ""
+        raise click.BadParameter(f"no single rule {rule_id!r}{hint}", param_hint="--why-not")
+    result = why_not(planner, parsed, found, setting)
+    click.echo(
+        trace_to_json(result) if fmt == "json" else why_not_to_text(result), nl=fmt == "json"
+    )
 
 
 @main.group()

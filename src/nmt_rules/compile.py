@@ -2,20 +2,23 @@
 
 Everything that can be decided once is decided here, not per evaluation: which fact keys
 each durable handle needs, which rules may run together (passes), and how rules are spread
-over handles so no node of the durable network exceeds its limits.
+over handles so no node of the durable network exceeds its limits. The few helpers that
+read a compiled program at run time (an evaluation's result, setting derived facts, testing
+an expression) live here too, so the engine, the plan and the test oracle (reference.py)
+share them without depending on each other.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
 import attrs
 
 from .errors import Diagnostic, RulesetError
 from .facts import DEFAULT_BANDS, FactConfig, FactField, fact_field
-from .ruleset import AllOf, AnyOf, Comparison, Condition, Need, Rule, Ruleset, comparisons
+from .rules import AllOf, AnyOf, Comparison, Condition, Need, Rule, Ruleset, comparisons
 from .vocabulary import STAGES, Stage
 
 #: Sum of comparison counts of the rules on one durable handle. One network node may link
@@ -86,7 +89,7 @@ class Program:
     derived_paths: tuple[str, ...]
     need_stages: Mapping[str, Stage]  # stage of every need
     #: For each rule (by index), the derived paths that turn true when it fires.
-    rule_sets: tuple[tuple[str, ...], ...] = attrs.field(init=False, repr=False, eq=False)
+    derived_by_rule: tuple[tuple[str, ...], ...] = attrs.field(init=False, repr=False, eq=False)
     #: Every derived path, false: the state before any rule fired.
     derived_false: Mapping[str, bool] = attrs.field(init=False, repr=False, eq=False)
 
@@ -99,7 +102,7 @@ class Program:
             if any(self.needs[ref.id].kind == "intervention" for ref in rule.needs):
                 paths.append(f"stage.{rule.stage}.unmet")
             sets.append(tuple(dict.fromkeys(p for p in paths if p in derived)))
-        object.__setattr__(self, "rule_sets", tuple(sets))
+        object.__setattr__(self, "derived_by_rule", tuple(sets))
         object.__setattr__(self, "derived_false", dict.fromkeys(self.derived_paths, False))
 
 
@@ -308,3 +311,62 @@ def _cost(test: Comparison) -> int:
 def _shard(rules: list[CompiledRule], pass_index: int, number: int) -> Shard:
     keys = sorted({t.path for c in rules for t in comparisons(c.rule.when)})
     return Shard(f"p{pass_index}s{number}", tuple(rules), tuple(keys))
+
+
+# --- shared by the engine, the plan and the oracle (reference.py) ------------------------
+
+
+@attrs.frozen
+class Evaluation:
+    """What one evaluation produced: the fired rules in compile order, and the final facts.
+
+    `facts` are as the engine sees them (ordered enums as ordinals, derived facts included);
+    `fired` holds each rule with its compiled form (`.rule` is the Rule)."""
+
+    fired: tuple[CompiledRule, ...]
+    facts: Mapping[str, Any]
+
+    @property
+    def rules(self) -> tuple[Rule, ...]:
+        """The rules that fired, in compile order."""
+        return tuple(c.rule for c in self.fired)
+
+
+def set_derived(facts: dict[str, Any], program: Program, fired: Iterable[int]) -> None:
+    """Turn true the derived facts (stage.*.unmet, needs.*) that fired rules set."""
+    derived_by_rule = program.derived_by_rule
+    for index in fired:
+        for path in derived_by_rule[index]:
+            facts[path] = True
+
+
+_ORDERED_OPS: Final = {
+    "$lt": lambda a, b: a < b,
+    "$lte": lambda a, b: a <= b,
+    "$gt": lambda a, b: a > b,
+    "$gte": lambda a, b: a >= b,
+}
+
+
+def expression_holds(expression: Mapping[str, Any], facts: Mapping[str, Any]) -> bool:
+    """Whether a durable-rules expression holds for the facts (absent fields never match)."""
+    ((op, operand),) = expression.items()
+    if op == "$and":
+        return all(expression_holds(e, facts) for e in operand)
+    if op == "$or":
+        return any(expression_holds(e, facts) for e in operand)
+    if op in ("$ex", "$nex"):
+        ((key, _),) = operand.items()
+        return (key in facts) == (op == "$ex")
+    if op == "$neq":
+        ((key, value),) = operand.items()
+        return key in facts and facts[key] != value
+    if op in _ORDERED_OPS:
+        ((key, value),) = operand.items()
+        return key in facts and _ORDERED_OPS[op](facts[key], value)
+    # Equality: a boolean never equals a number, as in the C core's typed comparison.
+    return (
+        op in facts
+        and facts[op] == operand
+        and isinstance(facts[op], bool) == isinstance(operand, bool)
+    )

@@ -16,7 +16,7 @@ import hashlib
 import io
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, Literal
@@ -103,9 +103,18 @@ def _json(value: Any) -> str:
 class DecisionLog:
     """An open decision log; safe to share between threads. Use as a context manager."""
 
-    def __init__(self, path: str | Path, *, log_identifiers: bool = False) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        log_identifiers: bool = False,
+        sink: Callable[[Mapping[str, Any]], None] | None = None,
+    ) -> None:
+        """Open (or create) a log; `sink` receives every decision recorded, as the exported
+        record (plugins' decision sinks: ``Planner.send_decision``)."""
         self.path = Path(path)
         self.log_identifiers = log_identifiers
+        self._sink = sink
         try:
             self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=10.0)
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -134,22 +143,29 @@ class DecisionLog:
         hook_instance: str | None = None,
         cards: Mapping[str, str] | None = None,
     ) -> None:
-        """Record one plan given through an interface; ``cards`` maps CDS card uuids to kinds."""
+        """Record one plan given through an interface; ``cards`` maps CDS card uuids to kinds.
+        The sink, if any, then receives the same decision as `nmt-rules log` exports it."""
         p = plan.provenance
-        row = (
-            _now(),
-            interface,
-            plan.plan_id,
-            input_digest(brain_map),
-            plan.setting,
-            p.nmt_rules_version,
-            _json(converter.unstructure(p.rulesets)),
-            _json(converter.unstructure(p.catalogues)),
-            _json(converter.unstructure(p.plugins)),
-            _json([{"id": i.id, "status": i.status, "indicator": i.indicator} for i in plan.items]),
-            hook_instance,
-            plan.subject_id if self.log_identifiers else None,
-            _json(converter.unstructure(brain_map)) if self.log_identifiers else None,
+        record: dict[str, Any] = {
+            "time": _now(),
+            "interface": interface,
+            "plan_id": plan.plan_id,
+            "input_sha256": input_digest(brain_map),
+            "setting": plan.setting,
+            "nmt_rules_version": p.nmt_rules_version,
+            "rulesets": converter.unstructure(p.rulesets),
+            "catalogues": converter.unstructure(p.catalogues),
+            "plugins": converter.unstructure(p.plugins),
+            "items": [
+                {"id": i.id, "status": i.status, "indicator": i.indicator} for i in plan.items
+            ],
+            "hook_instance": hook_instance,
+            "subject_id": plan.subject_id if self.log_identifiers else None,
+            "brain_map": converter.unstructure(brain_map) if self.log_identifiers else None,
+        }
+        row = tuple(
+            _json(value) if key in _JSON_FIELDS and value is not None else value
+            for key, value in record.items()
         )
         with self._lock, self._db:
             cursor = self._db.execute(
@@ -162,6 +178,10 @@ class DecisionLog:
                 "INSERT OR REPLACE INTO cards (uuid, decision, kind) VALUES (?, ?, ?)",
                 [(uuid, cursor.lastrowid, kind) for uuid, kind in (cards or {}).items()],
             )
+        if self._sink is not None:
+            record["cards"] = [{"uuid": u, "kind": k} for u, k in (cards or {}).items()]
+            record["feedback"] = []
+            self._sink(record)
 
     def unknown_cards(self, uuids: Sequence[str]) -> list[str]:
         """The card uuids this log has no record of issuing."""

@@ -1,8 +1,8 @@
 """Evaluate facts on the durable-rules C core, pass by pass, losing no firing.
 
-The Host API of durable-rules was seen to drop firings (shared notes; our benchmark's maps
-lost none), runs timer threads and is several times slower, so this module drives
-`durable_rules_engine` directly, with calls serialised per engine since the C core has no
+The Host API of durable-rules was reported to drop firings (one action run where eleven
+rules matched; our benchmark's maps lost none), runs timer threads and is several times
+slower, so this module drives `durable_rules_engine` directly, with calls serialised per engine since the C core has no
 locks of its own. docs/engine.md has the whole picture.
 
 Each handle keeps one long-lived session and every evaluation asserts its fact, drains the
@@ -24,14 +24,13 @@ import itertools
 import json
 import threading
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any, Final
 
-import attrs
 import durable_rules_engine as _core
 import orjson
 
-from .compile import CompiledRule, Program
+from .compile import Evaluation, Program, set_derived
 from .errors import EngineError
 
 _OK: Final = 0
@@ -43,14 +42,6 @@ _STATE_END: Final = '"$s":1}}}'
 #: Fires once per session, on the state object that creating the session asserts: running
 #: an action initialises the session's action context, which delete_state frees.
 _OPEN_RULE: Final = {"nmt-open": {"all": [{"m": {"$s": 1}}]}}
-
-
-@attrs.frozen
-class Evaluation:
-    """What one evaluation produced: the fired rules in compile order, and the final facts."""
-
-    fired: tuple[CompiledRule, ...]
-    facts: Mapping[str, Any]
 
 
 class Engine:
@@ -168,14 +159,6 @@ class Engine:
                 raise
             stage = "assert" if not asserted else "drain"
             raise EngineError(f"durable-rules failed ({stage}) on {name}: {exc}") from exc
-
-
-def set_derived(facts: dict[str, Any], program: Program, fired: Iterable[int]) -> None:
-    """Turn true the derived facts (stage.*.unmet, needs.*) that fired rules set."""
-    rule_sets = program.rule_sets
-    for index in fired:
-        for path in rule_sets[index]:
-            facts[path] = True
 
 
 def _delete(handles: list[int], sids: list[str]) -> None:

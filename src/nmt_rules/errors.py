@@ -1,4 +1,22 @@
-"""Every exception nmt-rules raises on purpose, in one place."""
+"""Every exception nmt-rules raises on purpose, in one place.
+
+The hierarchy (catch ``NmtRulesError`` for all of them)::
+
+    NmtRulesError
+    ├── InputError            a brain map or other input document: field-path problems
+    ├── DocumentError         YAML or JSON text refused at a line and column (loaders turn
+    │                         it into an InputError or a diagnostic)
+    ├── ValidationError       a YAML file nmt-rules validates: file:line:col diagnostics
+    │   ├── RulesetError      ... a ruleset, or rulesets that do not fit together
+    │   └── CatalogueError    ... a setting catalogue
+    ├── EngineError           the durable-rules core answered something unsafe to go on from
+    ├── BatchError            a batch run cannot start or go on without losing data
+    ├── PluginError           a plugin's input format is unknown or failed on a file
+    ├── UnknownSettingError   no loaded plugin serves the requested setting
+    ├── AuthError             an HTTP request's credentials were missing or refused (401)
+    ├── PrefetchMissingError  a CDS Hooks request lacks data the service needs (412)
+    └── ReportError           a report format or audience nmt-rules does not render
+"""
 
 from __future__ import annotations
 
@@ -77,15 +95,19 @@ def _where(source: str | None, problem: FieldProblem) -> str:
     return f"{source or '<input>'}:{problem.line}:{problem.col}: "
 
 
-class RulesetError(NmtRulesError):
-    """A ruleset or catalogue failed validation; lists each diagnostic with file:line:col."""
+class ValidationError(NmtRulesError):
+    """A YAML file failed validation; carries each diagnostic with file:line:col."""
 
     def __init__(self, diagnostics: Sequence[Diagnostic]) -> None:
         self.diagnostics = tuple(diagnostics)
         super().__init__("\n".join(str(d) for d in self.diagnostics))
 
 
-class CatalogueError(RulesetError):
+class RulesetError(ValidationError):
+    """A ruleset failed validation, or rulesets do not fit together."""
+
+
+class CatalogueError(ValidationError):
     """A setting catalogue failed validation."""
 
 
@@ -99,7 +121,7 @@ class EngineError(NmtRulesError):
 
 
 class PluginError(NmtRulesError):
-    """A setting plugin failed to load or one of its hooks raised; names the plugin."""
+    """A plugin's input format is unknown or failed on a file; names the plugin."""
 
 
 class UnknownSettingError(NmtRulesError):
@@ -123,3 +145,7 @@ class AuthError(NmtRulesError):
 
 class PrefetchMissingError(NmtRulesError):
     """A CDS Hooks request lacks prefetched data the service needs and cannot fetch (HTTP 412)."""
+
+
+class ReportError(NmtRulesError):
+    """A report was asked for in a format or for an audience nmt-rules does not render."""

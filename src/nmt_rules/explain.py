@@ -8,23 +8,26 @@ and the stage's plan items with what holds any deferred one.
 
 from __future__ import annotations
 
+import difflib
 import json
 import textwrap
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from .api import Planner
-from .facts import decode_facts
+from .compile import CompiledRule, expression_holds
+from .facts import FactField, decode_facts
 from .model import BrainMap
 from .plan import matched_facts
 from .report import show_value
+from .rules import AllOf, Comparison, Condition
 from .vocabulary import STAGES, Stage
 
 
 def explain(planner: Planner, brain_map: BrainMap, setting: str | None = None) -> dict[str, Any]:
     """The trace as plain data (what `--format json` prints)."""
     plan, evaluation = planner.plan_and_evaluation(brain_map, setting)
-    program = planner.program
+    program = planner.internals.program
     derived = set(program.derived_paths)
     facts = decode_facts(
         {k: v for k, v in evaluation.facts.items() if k not in derived}, program.need_stages
@@ -125,3 +128,85 @@ def trace_to_text(trace: dict[str, Any], width: int = 88) -> str:
                     subsequent_indent="      ",
                 )
     return "\n".join(out) + "\n"
+
+
+# --- why a rule did not fire ------------------------------------------------------------
+
+
+def find_rule(planner: Planner, rule_id: str) -> CompiledRule | list[str]:
+    """The compiled rule named `ruleset/rule` or, when unambiguous, `rule`; otherwise the
+    qualified ids that come closest (for the error)."""
+    rules = planner.internals.program.rules
+    found = [c for c in rules if rule_id in (c.qualified_id, c.rule.id)]
+    if len(found) == 1:
+        return found[0]
+    if found:
+        return [c.qualified_id for c in found]
+    known = [c.qualified_id for c in rules] + [c.rule.id for c in rules]
+    return difflib.get_close_matches(rule_id, known, n=3)
+
+
+def why_not(
+    planner: Planner, brain_map: BrainMap, compiled: CompiledRule, setting: str | None = None
+) -> dict[str, Any]:
+    """Whether the rule fired for the map and, test by test, which held and which failed,
+    with the fact values it saw (what `explain --why-not` prints)."""
+    evaluation = planner.evaluate(brain_map, setting)
+    expressions = iter(compiled.tests)
+    rule = compiled.rule
+    return {
+        "rule": compiled.qualified_id,
+        "location": str(rule.location),
+        "subject_id": brain_map.subject.id,
+        "fired": any(c.index == compiled.index for c in evaluation.fired),
+        "when": _tested(rule.when, expressions, evaluation.facts),
+    }
+
+
+def _tested(
+    condition: Condition,
+    expressions: Iterator[tuple[FactField, dict[str, Any]]],
+    facts: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The condition tree with each test's outcome; tests come in compile order."""
+    if isinstance(condition, Comparison):
+        field, expression = next(expressions)
+        value = facts.get(field.path)
+        return {
+            "test": _written(condition),
+            "fact": field.path,
+            "value": None if value is None else field.decode(value),
+            "present": field.path in facts,
+            "held": expression_holds(expression, facts),
+        }
+    children = [_tested(child, expressions, facts) for child in condition.children]
+    group = "all" if isinstance(condition, AllOf) else "any"
+    held = all if group == "all" else any
+    return {group: children, "held": held(c["held"] for c in children)}
+
+
+def _written(test: Comparison) -> str:
+    """A test as the ruleset writes it."""
+    value = json.dumps(test.value) if isinstance(test.value, bool) else test.value
+    return f"{test.path}: {value}" if test.op == "eq" else f"{test.path}: {{{test.op}: {value}}}"
+
+
+def why_not_to_text(result: dict[str, Any]) -> str:
+    """Why a rule did (not) fire, for a person: each test, held or failed, with its fact."""
+    verdict = "fired" if result["fired"] else "did not fire"
+    out = [f"{result['rule']} ({result['location']}) {verdict} for {result['subject_id']}:"]
+    out += _tree_lines(result["when"], 1)
+    return "\n".join(out) + "\n"
+
+
+def _tree_lines(node: dict[str, Any], depth: int) -> list[str]:
+    pad = "  " * depth
+    mark = "held  " if node["held"] else "FAILED"
+    if "test" in node:
+        seen = show_value(node["value"]) if node["present"] else "absent"
+        return [f"{pad}{mark} {node['test']}   ({node['fact']} is {seen})"]
+    group = "all" if "all" in node else "any"
+    lines = [f"{pad}{mark} {group} of:"]
+    for child in node[group]:
+        lines += _tree_lines(child, depth + 1)
+    return lines

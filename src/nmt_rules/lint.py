@@ -20,10 +20,11 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Final
 
-from .catalogue import Catalogue
+from .catalogue import Catalogue, missing_plain
 from .errors import Diagnostic, Location
 from .facts import DEFAULT_BANDS, STATIC_FIELDS, FactField
-from .ruleset import AnyOf, Comparison, Condition, Rule, Ruleset, age_spans
+from .rules import AnyOf, Comparison, Condition, Rule, Ruleset, comparisons
+from .ruleset import EVERY_SETTING, age_spans
 from .vocabulary import AGE_GROUP_LIMITS, BANDS, INDICATORS, Band, age_group
 
 #: Largest disjunctive normal form examined; bigger conditions are skipped (never guessed).
@@ -82,7 +83,7 @@ def conjunctions(condition: Condition) -> list[list[Comparison]] | None:
     return [[t for conj in combo for t in conj] for combo in itertools.product(*options)]
 
 
-def holds(test: Comparison, world: Mapping[str, Any]) -> bool:
+def comparison_holds(test: Comparison, world: Mapping[str, Any]) -> bool:
     """Whether a test holds in a world (rule-space values; missing key = absent field)."""
     value = world.get(test.path, _ABSENT)
     if test.op == "exists":
@@ -186,7 +187,8 @@ def impossible_group(
     """The tests of the first group that cannot all hold together, or None if all can."""
     for group, group_tests in _by_group(tests).items():
         if not any(
-            all(holds(t, w) for t in group_tests) for w in worlds(group, group_tests, bands)
+            all(comparison_holds(t, w) for t in group_tests)
+            for w in worlds(group, group_tests, bands)
         ):
             return group_tests
     return None
@@ -199,6 +201,117 @@ def _show(test: Comparison) -> str:
 
 def _warn(at: Location, message: str) -> Diagnostic:
     return Diagnostic(at.file, at.line, at.col, "warning", message)
+
+
+class RuleIndex:
+    """What the checks ask of rules again and again, worked out once per rule: a check of
+    4,000 rules compares each with the few that could shadow it, not with every other.
+
+    Entries are keyed by the rule's identity; the index keeps the rules, so an id is never
+    reused while it lives."""
+
+    def __init__(
+        self, rules: Sequence[Rule], bands: Mapping[Band, tuple[int, int]] = DEFAULT_BANDS
+    ) -> None:
+        self.rules = tuple(rules)
+        self.bands = bands
+        self._by_need: dict[str, list[Rule]] = defaultdict(list)
+        for rule in self.rules:
+            for need in dict.fromkeys(ref.id for ref in rule.needs):
+                self._by_need[need].append(rule)
+        # Rules compare by value (slow for big ones): membership goes by identity.
+        self._ids_by_need = {n: {id(r) for r in rules} for n, rules in self._by_need.items()}
+        self._conjunctions: dict[int, list[list[Comparison]] | None] = {}
+        self._possible: dict[int, list[list[Comparison]] | None] = {}
+        self._essential: dict[int, frozenset[str] | None] = {}
+        self._everywhere: dict[int, frozenset[str]] = {}
+        self._ages: dict[tuple[int, str | None], frozenset[int]] = {}
+        self._age_tests: dict[tuple[tuple[str, str, str], ...], frozenset[int]] = {}
+
+    def raising(self, needs: Iterable[str]) -> list[Rule]:
+        """Rules that raise every one of the needs, in their order."""
+        wanted = list(dict.fromkeys(needs))
+        if not wanted:
+            return list(self.rules)
+        fewest = min((self._by_need.get(n, []) for n in wanted), key=len)
+        ids = [self._ids_by_need.get(n, set()) for n in wanted]
+        return [r for r in fewest if all(id(r) in these for these in ids)]
+
+    def conjunctions(self, rule: Rule) -> list[list[Comparison]] | None:
+        """The rule's condition as alternatives of all-of test lists (None: too large)."""
+        key = id(rule)
+        if key not in self._conjunctions:
+            self._conjunctions[key] = conjunctions(rule.when)
+        return self._conjunctions[key]
+
+    def possible(self, rule: Rule) -> list[list[Comparison]] | None:
+        """The alternatives that can hold (None: too large to split)."""
+        key = id(rule)
+        if key not in self._possible:
+            options = self.conjunctions(rule)
+            self._possible[key] = (
+                None
+                if options is None
+                else [c for c in options if impossible_group(c, self.bands) is None]
+            )
+        return self._possible[key]
+
+    def essential_groups(self, rule: Rule) -> frozenset[str] | None:
+        """For an all-of rule, the field groups whose tests some map fails (a rule implying
+        it must test each of them); None for a rule with alternatives."""
+        key = id(rule)
+        if key not in self._essential:
+            options = self.conjunctions(rule)
+            self._essential[key] = (
+                None
+                if options is None or len(options) != 1
+                else frozenset(
+                    group
+                    for group, tests in _by_group(options[0]).items()
+                    if not all(
+                        all(comparison_holds(t, w) for t in tests)
+                        for w in worlds(group, tests, self.bands)
+                    )
+                )
+            )
+        return self._essential[key]
+
+    def groups_everywhere(self, rule: Rule) -> frozenset[str]:
+        """Field groups every alternative of the rule that can hold tests."""
+        key = id(rule)
+        if key not in self._everywhere:
+            options = self.possible(rule) or []
+            groups = [frozenset(_group(t.path) for t in conj) for conj in options]
+            self._everywhere[key] = frozenset.intersection(*groups) if groups else frozenset()
+        return self._everywhere[key]
+
+    def ages(self, rule: Rule, setting: str | None) -> frozenset[int]:
+        """Whole ages (0-120) at which the rule can fire as far as age (and, given a
+        setting, its setting tests) go."""
+        key = (id(rule), setting)
+        if key not in self._ages:
+            ages: set[int] = set()
+            for conj in self.conjunctions(rule) or [[]]:  # too large to split: any age
+                if setting is not None and not all(
+                    comparison_holds(t, {"setting": setting}) for t in conj if t.path == "setting"
+                ):
+                    continue
+                ages |= self._ages_of(tuple(t for t in conj if _group(t.path) == "age"))
+            self._ages[key] = frozenset(ages)
+        return self._ages[key]
+
+    def _ages_of(self, tests: tuple[Comparison, ...]) -> frozenset[int]:
+        """Ages at which all these age tests hold; many rules share them."""
+        key = tuple((t.path, t.op, repr(t.value)) for t in tests)
+        if key not in self._age_tests:
+            self._age_tests[key] = frozenset(
+                a
+                for a in range(121)
+                if all(
+                    comparison_holds(t, {"age.years": a, "age.group": age_group(a)}) for t in tests
+                )
+            )
+        return self._age_tests[key]
 
 
 def never_fires(
@@ -225,28 +338,36 @@ def never_fires(
 
 
 def implies(
-    stronger: Rule, weaker: Rule, bands: Mapping[Band, tuple[int, int]] = DEFAULT_BANDS
+    stronger: Rule,
+    weaker: Rule,
+    bands: Mapping[Band, tuple[int, int]] = DEFAULT_BANDS,
+    index: RuleIndex | None = None,
 ) -> bool:
     """Whether every map that fires `stronger` also fires `weaker` (weaker must be an all-of)."""
-    weak = conjunctions(weaker.when)
-    strong = conjunctions(stronger.when)
+    index = index or RuleIndex((stronger, weaker), bands)
+    weak = index.conjunctions(weaker)
+    # An alternative that never holds implies anything, so only the possible ones count.
+    strong = index.possible(stronger)
     if weak is None or strong is None or len(weak) != 1:
         return False
     needed = _by_group(weak[0])
     for conj in strong:
-        if impossible_group(conj, bands) is not None:
-            continue  # this alternative never holds, so it implies anything
         have = _by_group(conj)
         for group, wanted in needed.items():
             given = have.get(group, [])
             for w in worlds(group, [*given, *wanted], bands):
-                if all(holds(t, w) for t in given) and not all(holds(t, w) for t in wanted):
+                if all(comparison_holds(t, w) for t in given) and not all(
+                    comparison_holds(t, w) for t in wanted
+                ):
                     return False
     return True
 
 
 def shadowed_by(
-    rule: Rule, others: Sequence[Rule], bands: Mapping[Band, tuple[int, int]] = DEFAULT_BANDS
+    rule: Rule,
+    others: Sequence[Rule],
+    bands: Mapping[Band, tuple[int, int]] = DEFAULT_BANDS,
+    index: RuleIndex | None = None,
 ) -> Diagnostic | None:
     """Warn when another rule always fires with this one and already says all it says.
 
@@ -256,15 +377,20 @@ def shadowed_by(
     """
     if rule.cautions or rule.holds:
         return None  # its cautions and holds are its own, whatever else fires
-    mine = {ref.id for ref in rule.needs}
-    for other in others:
-        if other is rule or not mine <= {ref.id for ref in other.needs}:
+    index = index or RuleIndex(others, bands)
+    tested = index.groups_everywhere(rule)
+    for other in index.raising(ref.id for ref in rule.needs):
+        if other is rule:
             continue
         if INDICATORS.index(other.indicator) > INDICATORS.index(rule.indicator):
             continue
         if (other.priority, other.qualified_id) > (rule.priority, rule.qualified_id):
             continue
-        if implies(rule, other, bands):
+        # Cheap first: a rule that implies `other` tests every field group `other` needs.
+        essential = index.essential_groups(other)
+        if essential is None or not essential <= tested:
+            continue
+        if implies(rule, other, bands, index):
             return _warn(
                 rule.location,
                 f"rule {rule.id!r} is shadowed by {other.qualified_id!r} ({other.location}): "
@@ -308,36 +434,44 @@ def unraised_needs(ruleset: Ruleset, rules: Iterable[Rule]) -> list[Diagnostic]:
     ]
 
 
-def ages_raised(need: str, rules: Iterable[Rule], setting: str | None = None) -> set[int]:
+def needs_without_plain(ruleset: Ruleset) -> list[Diagnostic]:
+    """Warn about needs and protocol items without plain-language texts for handouts."""
+    out = []
+    for need in ruleset.needs.values():
+        if need.plain is None:
+            out.append(missing_plain(f"need {need.id!r}", need.location))
+        out += [
+            missing_plain(f"protocol item {item.id!r}", item.location)
+            for item in need.protocol
+            if item.plain is None
+        ]
+    return out
+
+
+def ages_raised(
+    need: str, rules: Sequence[Rule], setting: str | None = None, index: RuleIndex | None = None
+) -> set[int]:
     """Whole ages (0-120) at which some rule raising the need can fire, as far as age (and,
     given a setting, the rules' setting tests) go."""
+    index = index or RuleIndex(rules)
     ages: set[int] = set()
-    for rule in rules:
-        if need not in {ref.id for ref in rule.needs}:
-            continue
-        options = conjunctions(rule.when) or [[]]  # too large to split: assume any age
-        for conj in options:
-            if setting is not None and not all(
-                holds(t, {"setting": setting}) for t in conj if t.path == "setting"
-            ):
-                continue
-            age_tests = [t for t in conj if _group(t.path) == "age"]
-            ages |= {
-                a
-                for a in range(121)
-                if all(holds(t, {"age.years": a, "age.group": age_group(a)}) for t in age_tests)
-            }
+    for rule in index.raising([need]):
+        ages |= index.ages(rule, setting)
     return ages
 
 
 def undelivered_needs(
-    ruleset: Ruleset, rules: Sequence[Rule], catalogues: Sequence[Catalogue]
+    ruleset: Ruleset,
+    rules: Sequence[Rule],
+    catalogues: Sequence[Catalogue],
+    index: RuleIndex | None = None,
 ) -> list[Diagnostic]:
     """Warn about needs a setting's catalogue cannot deliver at an age the setting serves."""
+    index = index or RuleIndex(rules)
     out = []
     for need in ruleset.needs.values():
         for catalogue in sorted(catalogues, key=lambda c: c.setting):
-            raised = ages_raised(need.id, rules, catalogue.setting)
+            raised = ages_raised(need.id, rules, catalogue.setting, index)
             served = {a for i in catalogue.items for a in range(i.min_age, i.max_age + 1)}
             met = {
                 a
@@ -358,6 +492,22 @@ def undelivered_needs(
     return out
 
 
+def runs_in_every_setting(ruleset: Ruleset) -> list[Diagnostic]:
+    """Warn about a plugin's rules that run in every setting's plans: its ruleset says
+    `applies_to: every-setting` and the rule does not test `setting` itself."""
+    if ruleset.applies_to != EVERY_SETTING:
+        return []
+    return [
+        _warn(
+            rule.location,
+            f"rule {rule.id!r} does not test `setting`, and its ruleset applies to every "
+            "setting: it raises items in every setting's plans, other plugins' included",
+        )
+        for rule in ruleset.rules
+        if not any(t.path == "setting" for t in comparisons(rule.when))
+    ]
+
+
 def lint_ruleset(
     ruleset: Ruleset,
     rules_in_play: Sequence[Rule],
@@ -366,14 +516,16 @@ def lint_ruleset(
 ) -> list[Diagnostic]:
     """Every warning about one ruleset, given all rules and catalogues it runs with."""
     bands = bands or DEFAULT_BANDS
+    index = RuleIndex(rules_in_play, bands)
     out: list[Diagnostic] = []
     for rule in ruleset.rules:
         dead = never_fires(rule, bands)
         found = [dead, short_because(rule)]
         if dead is None:
-            found.append(shadowed_by(rule, rules_in_play, bands))
+            found.append(shadowed_by(rule, rules_in_play, bands, index))
         out += [d for d in found if d is not None]
     out += unraised_needs(ruleset, rules_in_play)
+    out += needs_without_plain(ruleset)
     out += missing_goals(ruleset)
-    out += undelivered_needs(ruleset, rules_in_play, catalogues)
+    out += undelivered_needs(ruleset, rules_in_play, catalogues, index)
     return out

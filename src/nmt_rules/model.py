@@ -9,11 +9,13 @@ import attrs
 
 from .vocabulary import (
     Adversity,
+    AgeGroup,
     Band,
     Change,
     Domain,
     Indicator,
     NeedKind,
+    Period,
     Placement,
     RelationalHealth,
     ReleasableStage,
@@ -317,6 +319,15 @@ class Dose:
 
 
 @attrs.frozen
+class Plain:
+    """The plain-language texts of a need or a catalogue item, for handouts a caregiver,
+    teacher or the person reads: no ids, no jargon, US grade 8 or below."""
+
+    title: str = attrs.field(metadata=_m("What it is, in a few plain words.", minLength=1))
+    do: str = attrs.field(metadata=_m("What to do, in one or two plain sentences.", minLength=1))
+
+
+@attrs.frozen
 class Delivery:
     """How a setting delivers a need: one catalogue item fitting the person's age."""
 
@@ -344,6 +355,9 @@ class Delivery:
     )
     conditions: tuple[str, ...] = attrs.field(
         default=(), metadata=_m("Conditions this item is adapted for (empty: anyone).")
+    )
+    plain: Plain | None = attrs.field(
+        default=None, metadata=_m("Plain-language title and what to do, for handouts.")
     )
 
 
@@ -427,6 +441,9 @@ class PlanItem:
         default=None,
         metadata=_m("The developmental age deliveries were matched to, when not the person's age."),
     )
+    plain: Plain | None = attrs.field(
+        default=None, metadata=_m("The need's plain-language title and what to do, for handouts.")
+    )
 
 
 @attrs.frozen
@@ -436,7 +453,20 @@ class RulesetRef:
     name: str
     version: str
     sha256: str
-    origin: str = attrs.field(metadata=_m("'core' or the plugin that supplied it."))
+    origin: str = attrs.field(
+        metadata=_m("'core', the plugin that supplied it, or the file it was loaded from.")
+    )
+    draft: bool = attrs.field(
+        default=False,
+        metadata=_m(
+            "True when its sha256 is not that of a ruleset shipped with nmt-rules or an"
+            " installed plugin: a ruleset being written or edited, not a released one."
+        ),
+    )
+
+    def shown(self) -> str:
+        """How reports name it: `name version`, and where a draft came from."""
+        return f"{self.name} {self.version}" + (f" (DRAFT: {self.origin})" if self.draft else "")
 
 
 @attrs.frozen
@@ -525,6 +555,55 @@ class PlanContext:
 
 
 @attrs.frozen
+class DomainScore:
+    """One domain of the brain map as a report draws it."""
+
+    domain: Domain = attrs.field(metadata=_m("The domain."))
+    score: int = attrs.field(metadata=_m("Score 0-100 (100 = age-typical).", **_SCORE))
+    band: Band = attrs.field(metadata=_m("The band the ruleset's cut-points put the score in."))
+
+
+@attrs.frozen
+class BandRange:
+    """One band of the ruleset: the scores it covers."""
+
+    band: Band = attrs.field(metadata=_m("The band."))
+    low: int = attrs.field(metadata=_m("Lowest score in the band.", **_SCORE))
+    high: int = attrs.field(metadata=_m("Highest score in the band.", **_SCORE))
+
+
+@attrs.frozen
+class PeriodSummary:
+    """Adversity and relational health recorded for one developmental period."""
+
+    period: Period = attrs.field(metadata=_m("The developmental period."))
+    adversity: Adversity | None = attrs.field(default=None, metadata=_m("Adversity then."))
+    relational_health: RelationalHealth | None = attrs.field(
+        default=None, metadata=_m("Relational health then.")
+    )
+
+
+@attrs.frozen
+class MapSummary:
+    """The brain map a plan was made from, as reports draw it: scores against the ruleset's
+    bands, and history by period."""
+
+    age_group: AgeGroup = attrs.field(metadata=_m("Age group at the assessment."))
+    domains: tuple[DomainScore, ...] = attrs.field(
+        metadata=_m("Every domain, lowest (sensory integration) first.")
+    )
+    bands: tuple[BandRange, ...] = attrs.field(
+        metadata=_m("The ruleset's bands, lowest scores first.")
+    )
+    history: tuple[PeriodSummary, ...] = attrs.field(
+        default=(), metadata=_m("Recorded developmental periods, earliest first.")
+    )
+    relational_health_now: RelationalHealth | None = attrs.field(
+        default=None, metadata=_m("Current relational health.")
+    )
+
+
+@attrs.frozen
 class Plan:
     """A sequenced, explained plan: items in the order a clinician should act on them."""
 
@@ -562,4 +641,8 @@ class Plan:
     )
     context: PlanContext | None = attrs.field(
         default=None, metadata=_m("The person's circumstances as the plan used them.")
+    )
+    brain_map: MapSummary | None = attrs.field(
+        default=None,
+        metadata=_m("The brain map as reports draw it (scores, bands, history)."),
     )

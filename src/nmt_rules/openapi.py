@@ -17,6 +17,7 @@ import attrs
 from . import cds
 from .api import version
 from .brainmap import brain_map_schema
+from .report import AUDIENCES, FORMATS
 from .schemas import SCHEMAS, plan_schema
 from .service_config import ServiceConfig
 
@@ -86,6 +87,8 @@ class Operation:
     media: str = "application/json"
     errors: tuple[int, ...] = ()
     parameters: tuple[Mapping[str, Any], ...] = ()
+    #: Other media types the 200 reply may take (as text), chosen by parameters or Accept.
+    also: tuple[str, ...] = ()
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -101,6 +104,22 @@ def operations(**h: Handler) -> list[Operation]:
         "description": "Setting that delivers the plan (overrides the map's).",
         "schema": {"type": "string"},
     }
+    report_format = {
+        "name": "format",
+        "in": "query",
+        "required": False,
+        "description": "json (default) for hosts; html for a printable report; text. Without "
+        "it, `Accept: text/html` asks for HTML.",
+        "schema": {"enum": list(FORMATS)},
+    }
+    audience = {
+        "name": "audience",
+        "in": "query",
+        "required": False,
+        "description": "Who the html or text report is for: clinician (default, the full "
+        "report), or a plain-language handout for a caregiver, a teacher or the person.",
+        "schema": {"enum": list(AUDIENCES)},
+    }
     ops = [
         Operation("GET", "/health", "/health", h["health"], "service", "Status and version"),
         Operation(
@@ -110,14 +129,16 @@ def operations(**h: Handler) -> list[Operation]:
             h["plan"],
             "plans",
             "Plan for one brain map",
-            "The sequenced, explained plan. The `Link` header points to its printable HTML"
-            " report (a sealed link that expires).",
+            "The sequenced, explained plan (JSON), or its report as HTML or text for an"
+            " audience. The `Link` header points to its printable HTML report (a sealed link"
+            " that expires).",
             auth="api",
             body=_ref("BrainMap"),
             example=_EXAMPLE_MAP,
             reply=_ref("Plan"),
             errors=(*_BODY_ERRORS, 422),
-            parameters=(setting,),
+            parameters=(setting, report_format, audience),
+            also=("text/html", "text/plain"),
         ),
         Operation(
             "GET",
@@ -127,11 +148,12 @@ def operations(**h: Handler) -> list[Operation]:
             "plans",
             "A plan's printable HTML report",
             "Follows a link from a card or a `Link` header; the link itself is the"
-            " credential, so a browser can open it.",
+            " credential, so a browser can open it. `audience` gives a handout instead.",
             media="text/html",
-            errors=(404,),
+            errors=(400, 404),
             parameters=(
                 {"name": "token", "in": "path", "required": True, "schema": {"type": "string"}},
+                audience,
             ),
         ),
         Operation(
@@ -376,6 +398,8 @@ def _operation(op: Operation, authenticated: bool) -> dict[str, Any]:
         ok["content"] = {op.media: {"schema": {"type": "string"}}}
     else:
         ok["content"] = {op.media: {"schema": op.reply or {"type": "object"}}}
+    for media_type in op.also:
+        ok["content"][media_type] = {"schema": {"type": "string"}}
     responses: dict[str, Any] = {"200": ok}
     errors = sorted({*op.errors, *((401,) if authenticated else ())})
     for status in errors:

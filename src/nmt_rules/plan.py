@@ -17,27 +17,31 @@ from ._delivery import Delivering
 from ._lookups import NeedInfo, RuleInfo
 from ._sequencing import Deferral
 from .catalogue import CatalogueIndex
-from .compile import CompiledRule, Program
-from .engine import Evaluation
+from .compile import CompiledRule, Evaluation, Program, expression_holds
 from .model import (
+    BandRange,
     BrainMap,
     Caution,
     Delivery,
     DomainProgress,
+    DomainScore,
+    MapSummary,
+    PeriodSummary,
     Plan,
     PlanItem,
     Provenance,
     Reason,
     ScorePoint,
 )
-from .reference import holds
 from .review import next_review, plan_context
 from .vocabulary import (
+    AGE_GROUPS,
     BANDS,
     CHANGES,
     DISCLAIMER,
     DOMAINS,
     INDICATORS,
+    PERIODS,
     STAGE_DOMAIN,
     STAGES,
 )
@@ -67,6 +71,9 @@ class PlanBuilder:
         self._rules = [RuleInfo.of(c) for c in program.rules]
         declared_in = {n: r.name for r in program.rulesets for n in r.needs}
         self._needs = {n.id: NeedInfo.of(n, declared_in[n.id]) for n in program.needs.values()}
+        self._bands = tuple(
+            BandRange(band, low, high) for band, (low, high) in program.fact_config.bands.items()
+        )
 
     def build(
         self,
@@ -90,7 +97,7 @@ class PlanBuilder:
             held_by: tuple[str, ...] = ()
             released_when = released_by = None
             if need.sequencing == "demand":
-                held_by, released_when, released_by = deferral.holds(need.stage)
+                held_by, released_when, released_by = deferral.for_stage(need.stage)
             delivery, note, delivery_age = delivering.deliver(need)
             reasons = group.reasons
             first = reasons[0]
@@ -129,6 +136,7 @@ class PlanBuilder:
                 () if need.is_safety else delivering.build_on(delivery),
                 delivering.in_place_by(delivery),
                 delivery_age,
+                plain=need.plain,
             )
             # Safety first; then what to do now, lowest stage first; then what waits. Within
             # a stage the most urgent rule's priority decides, then the id, so the order is
@@ -151,6 +159,26 @@ class PlanBuilder:
             review.date,
             review.because,
             plan_context(brain_map, config),
+            brain_map=self._summary(brain_map, facts),
+        )
+
+    def _summary(self, brain_map: BrainMap, facts: Mapping[str, Any]) -> MapSummary:
+        """The brain map as reports draw it: scores in the ruleset's bands, and history."""
+        history = brain_map.history
+        return MapSummary(
+            age_group=AGE_GROUPS[facts["age.group"]],
+            domains=tuple(
+                DomainScore(d, getattr(brain_map.domains, d), BANDS[facts[f"bands.{d}"]])
+                for d in DOMAINS
+            ),
+            bands=self._bands,
+            history=tuple(
+                PeriodSummary(period, then.adversity, then.relational_health)
+                for period in PERIODS
+                if (then := getattr(history, period)) is not None
+                and (then.adversity or then.relational_health)
+            ),
+            relational_health_now=brain_map.relational_health_now,
         )
 
     @functools.cached_property
@@ -219,7 +247,7 @@ def matched_facts(compiled: CompiledRule, facts: Mapping[str, Any]) -> dict[str,
     """The facts of a fired rule's comparisons that hold, as a person reads them."""
     out: dict[str, Any] = {}
     for field, expression in compiled.tests:
-        if holds(expression, facts):
+        if expression_holds(expression, facts):
             value = facts.get(field.path)
             out[field.path] = None if value is None else field.decode(value)
     return out

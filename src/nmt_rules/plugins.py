@@ -1,41 +1,78 @@
-"""Find, load and check setting plugins (pluggy, entry-point group ``nmt_rules``)."""
+"""Find, load and check plugins (pluggy, entry-point group ``nmt_rules``), each in isolation.
+
+One PluginManager holds every plugin. Each plugin is imported, registered and its data
+hooks called under a guard (plugin_calls.py); what the hooks return is checked (paths),
+validated (YAML) and compiled with the core ruleset on its own, then compared with the other
+plugins (settings, ruleset and need names, input formats). A plugin that fails any step is
+disabled and reported by name, with why; the others and their settings go on.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from importlib import metadata
+from importlib.resources.abc import Traversable
 from pathlib import Path
-from types import ModuleType
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import attrs
 import pluggy
 
 from . import hookspecs
-from .catalogue import Catalogue, parse_catalogue
-from .errors import NmtRulesError
-from .ruleset import Ruleset, parse_ruleset
+from ._files import shown_path
+from ._yaml import ID_PATTERN, Reporter
+from .catalogue import Catalogue, read_catalogue
+from .compile import compile_rulesets
+from .errors import Diagnostic, Location, ValidationError
+from .hookspecs import InputFormat
+from .plugin_calls import EdgeHooks, Raised, call_guarded, call_impl, implementations
+from .rules import Ruleset
+from .ruleset import EVERY_SETTING, core_ruleset, read_ruleset
+from .vocabulary import Stage
 
 ENTRY_POINT_GROUP: Final = "nmt_rules"
 #: Comma-separated plugin names to load; unset loads all, empty or "none" loads none.
 PLUGINS_ENV: Final = "NMT_RULES_PLUGINS"
+#: Hooks that return data files, called once when plugins load.
+DATA_HOOKS: Final = ("nmt_rules_catalogues", "nmt_rules_rulesets")
+
+
+@attrs.frozen
+class PluginSource:
+    """A plugin to load: its name, version, how to import it, and what that is (for
+    messages: an entry point's `module:attr`, a folder)."""
+
+    name: str
+    version: str
+    load: Callable[[], object]
+    where: str
 
 
 @attrs.frozen
 class PluginInfo:
-    """One plugin: what it provides, or why it failed."""
+    """One plugin: what it provides, or why it was disabled."""
 
     name: str
     version: str
     catalogues: tuple[Catalogue, ...] = ()
     rulesets: tuple[Ruleset, ...] = ()
+    input_formats: tuple[InputFormat, ...] = ()
+    hooks: tuple[str, ...] = ()
     error: str | None = None
+    #: The file:line:col diagnostics of its YAML: the errors behind `error`, and warnings.
+    diagnostics: tuple[Diagnostic, ...] = ()
+    warnings: tuple[str, ...] = ()
 
     @property
     def settings(self) -> tuple[str, ...]:
         """Settings this plugin's catalogues serve."""
         return tuple(sorted({c.setting for c in self.catalogues}))
+
+    def failed(self, error: str, diagnostics: Sequence[Diagnostic] = ()) -> PluginInfo:
+        """This plugin, disabled for this reason."""
+        return attrs.evolve(self, error=error, diagnostics=tuple(diagnostics))
 
     def summary(self) -> dict[str, Any]:
         """What `nmt-rules plugins --format json` and the HTTP API report for this plugin."""
@@ -43,6 +80,7 @@ class PluginInfo:
             "name": self.name,
             "version": self.version,
             "settings": list(self.settings),
+            "hooks": list(self.hooks),
             "catalogues": [
                 {"name": c.name, "version": c.version, "setting": c.setting, "items": len(c.items)}
                 for c in self.catalogues
@@ -50,15 +88,22 @@ class PluginInfo:
             "rulesets": [
                 {"name": r.name, "version": r.version, "rules": len(r.rules)} for r in self.rulesets
             ],
+            "input_formats": [f.name for f in self.input_formats],
             "error": self.error,
+            "warnings": list(self.warnings),
         }
+
+
+def _no_edges() -> EdgeHooks:
+    return EdgeHooks(plugin_manager(), ())
 
 
 @attrs.frozen
 class PluginSet:
-    """Every plugin considered, loaded or failed."""
+    """Every plugin considered, loaded or disabled, and the edge hooks of those loaded."""
 
-    plugins: tuple[PluginInfo, ...]
+    plugins: tuple[PluginInfo, ...] = ()
+    edges: EdgeHooks = attrs.field(factory=_no_edges, eq=False, repr=False)
 
     @property
     def loaded(self) -> tuple[PluginInfo, ...]:
@@ -67,7 +112,7 @@ class PluginSet:
 
     @property
     def failed(self) -> tuple[PluginInfo, ...]:
-        """Plugins that failed, with their errors."""
+        """Plugins that were disabled, with their errors."""
         return tuple(p for p in self.plugins if p.error is not None)
 
     @property
@@ -88,23 +133,52 @@ def plugin_manager() -> pluggy.PluginManager:
     return manager
 
 
-def load_plugins(environ: Mapping[str, str] | None = None) -> PluginSet:
-    """Load installed plugins chosen by NMT_RULES_PLUGINS; failures are recorded, not raised."""
+def installed_sources(environ: Mapping[str, str] | None = None) -> list[PluginSource]:
+    """Installed plugins chosen by NMT_RULES_PLUGINS (all when it is unset)."""
     environ = os.environ if environ is None else environ
     wanted = _wanted(environ.get(PLUGINS_ENV))
     found = sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name)
-    plugins = []
-    for entry in found:
-        if wanted is not None and entry.name not in wanted:
-            continue
-        plugins.append(_load_entry_point(entry))
-    for missing in sorted((wanted or set()) - {e.name for e in found}):
-        plugins.append(
-            PluginInfo(
-                missing, "?", error=f"{PLUGINS_ENV} names {missing!r}, which is not installed"
-            )
-        )
-    return PluginSet(tuple(plugins))
+    return [
+        PluginSource(e.name, e.dist.version if e.dist else "?", e.load, e.value)
+        for e in found
+        if wanted is None or e.name in wanted
+    ]
+
+
+def load_plugins(
+    environ: Mapping[str, str] | None = None,
+    extra: Sequence[PluginSource] = (),
+    core: Ruleset | None = None,
+) -> PluginSet:
+    """Load installed plugins chosen by NMT_RULES_PLUGINS, plus `extra` ones (which replace
+    an installed plugin of the same name); failures are recorded, never raised.
+
+    Plugins' rulesets are checked against `core` (default: the shipped core ruleset)."""
+    environ = os.environ if environ is None else environ
+    installed = installed_sources(environ)
+    replaced = {s.name for s in extra}
+    sources = [s for s in installed if s.name not in replaced] + list(extra)
+    wanted = _wanted(environ.get(PLUGINS_ENV)) or set()
+    missing = [
+        PluginInfo(name, "?", error=f"{PLUGINS_ENV} names {name!r}, which is not installed")
+        for name in sorted(wanted - {s.name for s in sources} - {"none"})
+    ]
+    plugin_set = load_sources(sorted(sources, key=lambda s: s.name), core)
+    return attrs.evolve(plugin_set, plugins=(*plugin_set.plugins, *missing))
+
+
+def load_sources(sources: Sequence[PluginSource], core: Ruleset | None = None) -> PluginSet:
+    """Load these plugins into one plugin manager, each checked on its own and then against
+    the others."""
+    core = core_ruleset() if core is None else core
+    manager = plugin_manager()
+    known_needs = {n.id: n.stage for n in core.needs.values()}
+    plugins = [_load(manager, source, known_needs) for source in sources]
+    plugins = [_fits_core(p, core) if p.error is None else p for p in plugins]
+    plugins = _without_clashes(plugins)
+    loaded = [p for p in plugins if p.error is None]
+    formats = {f.name: (p.name, f) for p in loaded for f in p.input_formats}
+    return PluginSet(tuple(plugins), EdgeHooks(manager, [p.name for p in loaded], formats))
 
 
 def _wanted(value: str | None) -> set[str] | None:
@@ -114,52 +188,199 @@ def _wanted(value: str | None) -> set[str] | None:
     return set() if names <= {"none"} else names
 
 
-def _load_entry_point(entry: metadata.EntryPoint) -> PluginInfo:
-    version = entry.dist.version if entry.dist else "?"
+def _load(
+    manager: pluggy.PluginManager, source: PluginSource, needs: Mapping[str, Stage]
+) -> PluginInfo:
+    """Import and register one plugin, call its data hooks and validate their files."""
+    info = PluginInfo(source.name, source.version)
+    module = call_guarded(source.load)
+    if isinstance(module, Raised):
+        return info.failed(f"cannot import {source.where}: {module}")
     try:
-        module = entry.load()
-    except Exception as exc:  # a plugin's import may fail any way; report it by name
-        return PluginInfo(
-            entry.name, version, error=f"cannot import {entry.value}: {type(exc).__name__}: {exc}"
-        )
-    return load_plugin_module(entry.name, version, module)
-
-
-def load_plugin_module(name: str, version: str, module: ModuleType | object) -> PluginInfo:
-    """Register one plugin object, call its hooks and validate what they return."""
-    manager = plugin_manager()
-    try:
-        manager.register(module, name=name)
-        manager.check_pending()
+        manager.register(module, name=source.name)
     except (ValueError, pluggy.PluginValidationError) as exc:
-        return PluginInfo(name, version, error=f"invalid plugin: {exc}")
+        return info.failed(f"invalid plugin: {exc}")
     try:
-        catalogues = tuple(
-            parse_catalogue(text, source, name)
-            for text, source in _files(manager.hook.nmt_rules_catalogues)
-        )
-        rulesets = tuple(
-            parse_ruleset(text, source, origin=name)
-            for text, source in _files(manager.hook.nmt_rules_rulesets)
-        )
-    except NmtRulesError as exc:
-        return PluginInfo(name, version, error=str(exc))
-    except Exception as exc:  # a hook may raise anything; report it by name
-        return PluginInfo(name, version, error=f"a hook raised {type(exc).__name__}: {exc}")
-    return PluginInfo(name, version, catalogues, rulesets)
+        # A misspelt hook (nmt_rules_catalogue) is an error, not a function never called.
+        manager.check_pending()
+    except pluggy.PluginValidationError as exc:
+        manager.unregister(name=source.name)
+        return info.failed(f"invalid plugin: {exc}")
+    hooks = tuple(sorted(h for h in _hook_names() if source.name in implementations(manager, h)))
+    info = attrs.evolve(info, hooks=hooks)
+    files: dict[str, list[tuple[str, str]]] = {}
+    warnings: list[str] = []
+    for hook in DATA_HOOKS:
+        impl = implementations(manager, hook).get(source.name)
+        if impl is None:
+            continue
+        found = _data_files(call_impl(impl), hook, module)
+        if isinstance(found, str):
+            return info.failed(found)
+        if found is None:
+            warnings.append(
+                f"hook {hook} returned None; return a path or a list of paths ([] for none)"
+            )
+            continue
+        read = [_read(file, hook) for file in found]
+        failed = next((r for r in read if isinstance(r, str)), None)
+        if failed is not None:
+            return info.failed(failed)
+        files[hook] = [r for r in read if not isinstance(r, str)]
+    formats = _input_formats(manager, source.name)
+    if isinstance(formats, str):
+        return info.failed(formats)
+    reporters: list[Reporter] = []
+    catalogues = tuple(
+        _read_yaml(read_catalogue, text, shown, reporters, plugin=source.name)
+        for text, shown in files.get("nmt_rules_catalogues", ())
+    )
+    rulesets = tuple(
+        _read_yaml(read_ruleset, text, shown, reporters, origin=source.name, known_needs=needs)
+        for text, shown in files.get("nmt_rules_rulesets", ())
+    )
+    diagnostics = tuple(d for r in reporters for d in r.diagnostics)
+    if any(r.has_errors for r in reporters) or None in catalogues or None in rulesets:
+        return info.failed(f"invalid YAML:\n  {_lines(diagnostics)}", diagnostics)
+    return attrs.evolve(
+        info,
+        catalogues=tuple(c for c in catalogues if c is not None),
+        rulesets=tuple(r for r in rulesets if r is not None),
+        input_formats=formats,
+        warnings=tuple(warnings),
+        diagnostics=diagnostics,
+    )
 
 
-def _files(hook: Callable[..., list[Iterable[Any]]]) -> list[tuple[str, str]]:
-    out = []
-    for result in hook():
-        for file in result:
-            out.append((file.read_text(encoding="utf-8"), _display(file)))
-    return out
+T = TypeVar("T")
 
 
-def _display(file: Any) -> str:
-    path = Path(str(file))
+def _read_yaml(
+    read: Callable[..., T | None], text: str, shown: str, reporters: list[Reporter], **options: Any
+) -> T | None:
+    """Read one file with a collecting reader, keeping its warnings as well as its errors."""
+    reporter = Reporter(shown)
+    reporters.append(reporter)
+    return read(text, reporter, **options)
+
+
+def _hook_names() -> list[str]:
+    return sorted(name for name in vars(hookspecs) if name.startswith("nmt_rules_"))
+
+
+def _data_files(result: object, hook: str, module: object) -> list[Path | Traversable] | str | None:
+    """The files a data hook returned, an error message, or None for a hook that returned
+    None (a warning: most likely a forgotten `return`)."""
+    if isinstance(result, Raised):
+        return f"hook {hook} raised {result}"
+    if result is None:
+        return None
+    items = [result] if isinstance(result, str | Path | Traversable) else result
+    if not isinstance(items, list | tuple):
+        return f"hook {hook} returned {type(result).__name__}, expected a path or a list of paths"
+    files: list[Path | Traversable] = []
+    for item in items:
+        if isinstance(item, str):
+            files.append(_from_package(item, module))
+        elif isinstance(item, Path | Traversable):
+            files.append(item)
+        else:
+            return (
+                f"hook {hook} returned a list holding {type(item).__name__}, "
+                "expected a path or a list of paths"
+            )
+    return files
+
+
+def _from_package(path: str, module: object) -> Path:
+    """A str path; a relative one is taken from the plugin's package folder."""
+    given = Path(path)
+    folder = getattr(module, "__file__", None)
+    if given.is_absolute() or folder is None:
+        return given
+    return Path(folder).parent / given
+
+
+def _read(file: Path | Traversable, hook: str) -> tuple[str, str] | str:
+    """(text, name to show) of a returned file, or an error message."""
+    shown = shown_path(file)
+    text = call_guarded(file.read_text, encoding="utf-8")
+    if isinstance(text, Raised):
+        return f"hook {hook} returned {shown}, which cannot be read: {text}"
+    return text, shown
+
+
+def _input_formats(manager: pluggy.PluginManager, name: str) -> tuple[InputFormat, ...] | str:
+    impl = implementations(manager, "nmt_rules_input_formats").get(name)
+    if impl is None:
+        return ()
+    hook = "hook nmt_rules_input_formats"
+    result = call_impl(impl)
+    if isinstance(result, Raised):
+        return f"{hook} raised {result}"
+    items = [result] if isinstance(result, InputFormat) else result
+    if not isinstance(items, list | tuple) or not all(isinstance(f, InputFormat) for f in items):
+        return f"{hook} returned {type(result).__name__}, expected an InputFormat or a list of them"
+    for item in items:
+        if not ID_PATTERN.match(item.name):
+            return f"{hook}: format name {item.name!r} must be lower-case words joined by '-'"
+    return tuple(items)
+
+
+def _fits_core(plugin: PluginInfo, core: Ruleset) -> PluginInfo:
+    """Compile the plugin's rulesets with the core ruleset alone (one that clashes with it
+    disables this plugin only), then limit them to the plugin's own settings."""
+    if not plugin.rulesets:
+        return plugin
     try:
-        return str(path.relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
+        compile_rulesets([core, *plugin.rulesets])
+    except ValidationError as exc:
+        return plugin.failed(
+            f"its rulesets clash with the core ruleset:\n  {_lines(exc.diagnostics)}",
+            exc.diagnostics,
+        )
+    settings = plugin.settings
+    rulesets: list[Ruleset] = []
+    warnings = list(plugin.warnings)
+    for ruleset in plugin.rulesets:
+        if ruleset.applies_to is not None:
+            rulesets.append(ruleset)
+        elif settings:
+            rulesets.append(ruleset.scoped_to(settings, Location(ruleset.source, 1, 1)))
+        else:
+            warnings.append(
+                f"ruleset {ruleset.name!r} is not loaded: this plugin serves no setting, so its "
+                f"rules would never run; declare `applies_to: {EVERY_SETTING}` or the settings"
+            )
+    return attrs.evolve(plugin, rulesets=tuple(rulesets), warnings=tuple(warnings))
+
+
+def _without_clashes(plugins: list[PluginInfo]) -> list[PluginInfo]:
+    """Disable every plugin that claims what another loaded plugin claims: a setting, a
+    ruleset name, a need, an input format. Neither can be trusted to be the right one, so
+    both go, each naming the other."""
+    claims: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for plugin in plugins:
+        if plugin.error is not None:
+            continue
+        claimed = [
+            *(("setting", s) for s in plugin.settings),
+            *(("ruleset", r.name) for r in plugin.rulesets),
+            *(("need", n) for r in plugin.rulesets for n in r.needs),
+            *(("input format", f.name) for f in plugin.input_formats),
+        ]
+        for claim in dict.fromkeys(claimed):
+            claims[claim].append(plugin.name)
+    clashes: dict[str, list[str]] = defaultdict(list)
+    for (kind, value), owners in claims.items():
+        for owner in owners if len(owners) > 1 else ():
+            others = ", ".join(o for o in owners if o != owner)
+            clashes[owner].append(f"{kind} {value!r} is also claimed by plugin {others}")
+    return [
+        p.failed("; ".join(clashes[p.name]) + "; both are disabled") if p.name in clashes else p
+        for p in plugins
+    ]
+
+
+def _lines(diagnostics: Iterable[Diagnostic]) -> str:
+    return "\n  ".join(str(d) for d in diagnostics if d.level == "error")

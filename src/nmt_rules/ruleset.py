@@ -14,8 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Final, Literal
 
-import attrs
-
+from ._files import shown_path
 from ._yaml import (
     ID_PATTERN,
     Keys,
@@ -30,48 +29,50 @@ from ._yaml import (
     require_list,
     require_string,
 )
-from .catalogue import ROLES, CatalogueItem, read_item
+from .catalogue import CatalogueItem, read_item, read_plain
 from .errors import Location, RulesetError
 from .facts import FactField, all_paths, fact_field
+from .rules import (
+    AdultWording,
+    AllOf,
+    AnyOf,
+    CautionSpec,
+    Comparison,
+    Condition,
+    HoldSpec,
+    Need,
+    NeedRef,
+    Rule,
+    Ruleset,
+    comparisons,
+)
 from .vocabulary import (
+    AUDIENCES,
     BANDS,
     INDICATORS,
+    INVOLVED,
     NEED_KINDS,
+    OPERATORS,
     SEQUENCINGS,
     STAGES,
     Band,
     Indicator,
-    NeedKind,
-    Sequencing,
     Stage,
 )
 
-Operator = Literal["eq", "ne", "lt", "lte", "gt", "gte", "in", "not_in", "exists"]
-OPERATORS: Final[tuple[Operator, ...]] = (
-    "eq",
-    "ne",
-    "lt",
-    "lte",
-    "gt",
-    "gte",
-    "in",
-    "not_in",
-    "exists",
-)
 _ORDERED_OPS = ("lt", "lte", "gt", "gte")
 _LIST_OPS = ("in", "not_in")
 #: Largest `in` / `not_in` list, and most tests in one rule: each becomes a branch of the
 #: durable network, and too many children at one node make create_ruleset hang.
 MAX_LIST_VALUES: Final = 32
 MAX_TESTS_PER_RULE: Final = 64
-AUDIENCES: Final = ("clinician", "caregiver", "teacher", "staff", "person")
-#: Who a caution may concern: a need's audiences and the roles catalogues deliver with.
-INVOLVED: Final = tuple(dict.fromkeys((*AUDIENCES, *ROLES)))
 DEFAULT_PRIORITY: Final = 100
 RULESET_KEYS: Final = Keys(
     ("ruleset", "version", "needs", "stages"),
-    ("description", "bands", "cut_point_margin", "progress", "safety", "review"),
+    ("description", "bands", "cut_point_margin", "progress", "safety", "review", "applies_to"),
 )
+#: `applies_to` value for a plugin ruleset whose rules run in every setting's plans.
+EVERY_SETTING: Final = "every-setting"
 PROGRESS_KEYS: Final = Keys((), ("min_change", "sustained_improvements"))
 SAFETY_KEYS: Final = Keys((), ("recent_flag_months",))
 REVIEW_KEYS: Final = Keys((), ("weeks", "severe_weeks", "safety_weeks", "after_release_weeks"))
@@ -84,7 +85,7 @@ SETTING_SECTIONS: Final[dict[str | None, Keys]] = {
 }
 NEED_KEYS: Final = Keys(
     ("stage", "kind", "sequencing", "title"),
-    ("description", "audience", "goal", "adult", "protocol"),
+    ("description", "audience", "goal", "adult", "protocol", "plain"),
 )
 #: How a need reads to an adult (18+), who chooses the people who support them.
 ADULT_KEYS: Final = Keys(("title",), ("description",))
@@ -98,161 +99,43 @@ HOLD_KEYS: Final = Keys(("needs", "by", "until"))
 PROTOCOL_AGES: Final = range(0, 121)
 
 
-@attrs.frozen
-class Comparison:
-    """A leaf condition: one operator comparing one fact field with a value."""
+def load_ruleset(path: str | Path, origin: str | None = None) -> Ruleset:
+    """Read and validate a ruleset file; raise RulesetError listing every problem.
 
-    path: str
-    op: Operator
-    value: Any
-    location: Location
-
-
-@attrs.frozen
-class AllOf:
-    """All child conditions hold."""
-
-    children: tuple[Condition, ...]
+    `origin` (what provenance records) defaults to the file's path as given; messages show
+    it relative to the current folder."""
+    text = read_source(path, RulesetError)
+    return parse_ruleset(text, shown_path(path), origin or str(path))
 
 
-@attrs.frozen
-class AnyOf:
-    """At least one child condition holds."""
-
-    children: tuple[Condition, ...]
-
-
-Condition = Comparison | AllOf | AnyOf
-
-
-def comparisons(condition: Condition) -> Iterable[Comparison]:
-    """Every leaf test of a condition, in order."""
-    if isinstance(condition, Comparison):
-        yield condition
-    else:
-        for child in condition.children:
-            yield from comparisons(child)
-
-
-@attrs.frozen
-class NeedRef:
-    """A need named by a rule, with where it was named."""
-
-    id: str
-    location: Location
-
-
-@attrs.frozen
-class Need:
-    """What the brain needs, declared once per ruleset; catalogues say how it is delivered.
-
-    `sequencing` says whether it may wait: a foundation (co-regulation, rhythm, sleep, safe
-    adults, stability, safety, teaching the adults) never does; a demand (talk, insight,
-    trauma processing, skills programmes, raised expectations) waits while a lower domain is
-    severe. `protocol` holds the generic way to deliver it when a setting has none.
-    """
-
-    id: str
-    stage: Stage
-    kind: NeedKind
-    sequencing: Sequencing
-    title: str
-    description: str
-    audience: tuple[str, ...]
-    location: Location
-    protocol: tuple[CatalogueItem, ...] = ()
-    #: An observable sign that the work is helping (interventions).
-    goal: str | None = None
-    #: How the need reads to an adult; None where the wording fits every age.
-    adult: AdultWording | None = None
-
-
-@attrs.frozen
-class AdultWording:
-    """A need's title (and description) as an adult reads it."""
-
-    title: str
-    description: str | None = None
-
-
-@attrs.frozen
-class CautionSpec:
-    """A caution a rule attaches to the plan's items that match every selector it gives."""
-
-    text: str
-    needs: tuple[str, ...] = ()
-    involves: tuple[str, ...] = ()  # audiences or delivery roles
-    stages: tuple[Stage, ...] = ()
-    sequencing: Sequencing | None = None
-
-
-@attrs.frozen
-class HoldSpec:
-    """Demand needs a rule holds back, the needs that hold them and what releases them."""
-
-    needs: tuple[NeedRef, ...]
-    by: tuple[NeedRef, ...]
-    until: str
-
-
-@attrs.frozen
-class Rule:
-    """A rule: when its condition holds, it raises its needs, because of its sentence."""
-
-    id: str
-    ruleset: str
-    stage: Stage
-    when: Condition
-    needs: tuple[NeedRef, ...]
-    because: str
-    priority: int
-    indicator: Indicator
-    references: tuple[str, ...]
-    location: Location
-    cautions: tuple[CautionSpec, ...] = ()
-    holds: tuple[HoldSpec, ...] = ()
-
-    @property
-    def qualified_id(self) -> str:
-        """ruleset/rule: unique across every loaded ruleset."""
-        return f"{self.ruleset}/{self.id}"
-
-
-@attrs.frozen
-class Ruleset:
-    """A validated ruleset."""
-
-    name: str
-    version: str
-    description: str
-    bands: Mapping[Band, tuple[int, int]] | None
-    needs: Mapping[str, Need]
-    rules: tuple[Rule, ...]
-    source: str
-    sha256: str
-    origin: str = "core"
-    #: Whole-number settings by name (min_change, review weeks, ...); only the primary
-    #: ruleset's count, and a setting it leaves out takes its default.
-    settings: Mapping[str, int] = attrs.field(factory=dict)
-
-
-def load_ruleset(path: str | Path, origin: str = "core") -> Ruleset:
-    """Read and validate a ruleset file; raise RulesetError listing every problem."""
-    return parse_ruleset(read_source(path, RulesetError), str(path), origin)
-
-
+@functools.cache
 def core_ruleset() -> Ruleset:
-    """The core ruleset shipped inside the package."""
+    """The core ruleset shipped inside the package (parsed once per process)."""
     resource = resources.files("nmt_rules") / "rulesets" / "core.yaml"
-    return parse_ruleset(resource.read_text(encoding="utf-8"), "rulesets/core.yaml", "core")
+    text = resource.read_text(encoding="utf-8")
+    return parse_ruleset(text, shown_path(resource), "core")
 
 
-def parse_ruleset(text: str, file: str, origin: str = "core") -> Ruleset:
-    """Validate ruleset text; raise RulesetError unless it is clean (warnings allowed)."""
-    return parse_clean(text, file, functools.partial(read_ruleset, origin=origin), RulesetError)
+def parse_ruleset(
+    text: str,
+    file: str,
+    origin: str = "core",
+    known_needs: Mapping[str, Stage] | None = None,
+) -> Ruleset:
+    """Validate ruleset text; raise RulesetError unless it is clean (warnings allowed).
+
+    `known_needs` are needs declared by the rulesets this one runs with (the core's, for a
+    plugin's ruleset), by stage: its rules may then test `needs.<id>` of them."""
+    read = functools.partial(read_ruleset, origin=origin, known_needs=known_needs)
+    return parse_clean(text, file, read, RulesetError)
 
 
-def read_ruleset(text: str, reporter: Reporter, origin: str = "core") -> Ruleset | None:
+def read_ruleset(
+    text: str,
+    reporter: Reporter,
+    origin: str = "core",
+    known_needs: Mapping[str, Stage] | None = None,
+) -> Ruleset | None:
     """Validate ruleset text, recording every diagnostic; None when it cannot be built."""
     root = load_located(text, reporter)
     if root is None:
@@ -283,11 +166,12 @@ def read_ruleset(text: str, reporter: Reporter, origin: str = "core") -> Ruleset
         else:
             settings |= _read_settings(top.get(section), reporter, section, keys)
     needs = _read_needs(top.get("needs"), reporter)
-    need_stages = {n.id: n.stage for n in needs.values()}
+    need_stages = {**(known_needs or {}), **{n.id: n.stage for n in needs.values()}}
     rules = _read_stages(top.get("stages"), reporter, name or "?", need_stages)
+    applies_to = _read_applies_to(top.get("applies_to"), reporter)
     if name is None or version is None:
         return None
-    return Ruleset(
+    ruleset = Ruleset(
         name=name,
         version=version,
         description=description,
@@ -298,7 +182,30 @@ def read_ruleset(text: str, reporter: Reporter, origin: str = "core") -> Ruleset
         sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
         origin=origin,
         settings=settings,
+        applies_to=EVERY_SETTING if applies_to == EVERY_SETTING else None,
     )
+    if isinstance(applies_to, tuple):
+        return ruleset.scoped_to(applies_to, _loc(reporter, top["applies_to"]))
+    return ruleset
+
+
+def _read_applies_to(
+    node: Located | None, reporter: Reporter
+) -> tuple[str, ...] | Literal["every-setting"] | None:
+    """`applies_to`: a list of settings, or every-setting."""
+    if node is None:
+        return None
+    if node.value == EVERY_SETTING:
+        return EVERY_SETTING
+    what = f"applies_to (a list of settings, or {EVERY_SETTING})"
+    settings = []
+    for item in require_list(node, reporter, what) or ():
+        setting = require_string(item, reporter, "each setting of applies_to")
+        if setting is not None and not ID_PATTERN.match(setting):
+            reporter.error(item, f"setting {setting!r} must be lower-case words joined by '-'")
+        elif setting is not None:
+            settings.append(setting)
+    return tuple(settings) or None
 
 
 def _loc(reporter: Reporter, node: Located) -> Location:
@@ -433,6 +340,7 @@ def _read_needs(node: Located | None, reporter: Reporter) -> dict[str, Need]:
         protocol = _read_protocol(fields.get("protocol"), need_id, reporter)
         if kind == "safety":
             _check_protocol_ages(protocol, need_id, at, reporter)
+        plain = read_plain(fields["plain"], reporter) if "plain" in fields else None
         goal = require_string(fields["goal"], reporter, "goal") if "goal" in fields else None
         adult = _read_adult(fields.get("adult"), reporter)
         if stage and kind and sequencing and title is not None and description is not None:
@@ -448,6 +356,7 @@ def _read_needs(node: Located | None, reporter: Reporter) -> dict[str, Need]:
                 protocol,
                 goal.strip() if goal else None,
                 adult,
+                plain,
             )
     return needs
 

@@ -23,23 +23,21 @@ from .catalogue import (
     CATALOGUE_KEYS,
     DOSE_KEYS,
     ITEM_KEYS,
-    MODALITIES,
+    PLAIN_KEYS,
     PROTOCOL_KEYS,
     RELEASE_TIMINGS,
-    ROLES,
+    VOCABULARY_KEYS,
 )
 from .facts import STATIC_FIELDS, FactField
 from .model import Plan
 from .plugins import load_plugins
 from .ruleset import (
     ADULT_KEYS,
-    AUDIENCES,
     CAUTION_KEYS,
     DEFAULT_PRIORITY,
+    EVERY_SETTING,
     HOLD_KEYS,
-    INVOLVED,
     NEED_KEYS,
-    OPERATORS,
     PROGRESS_KEYS,
     REVIEW_KEYS,
     RULE_KEYS,
@@ -47,7 +45,19 @@ from .ruleset import (
     SAFETY_KEYS,
     SETTING_RANGES,
 )
-from .vocabulary import BANDS, INDICATORS, NEED_KINDS, PLACEMENTS, SEQUENCINGS, STAGES
+from .vocabulary import (
+    AUDIENCES,
+    BANDS,
+    INDICATORS,
+    INVOLVED,
+    MODALITIES,
+    NEED_KINDS,
+    OPERATORS,
+    PLACEMENTS,
+    ROLES,
+    SEQUENCINGS,
+    STAGES,
+)
 
 _ID: Final = {"type": "string", "pattern": ID_PATTERN.pattern}
 _TEXT: Final = {"type": "string", "minLength": 1, "pattern": r"\S"}
@@ -79,6 +89,17 @@ def _object(keys: Keys, properties: dict[str, Any], **extra: Any) -> dict[str, A
         "required": list(keys.required),
         "additionalProperties": False,
     }
+
+
+_PLAIN: Final = _object(
+    PLAIN_KEYS,
+    {
+        "title": {**_TEXT, "description": "What it is, in a few plain words."},
+        "do": {**_TEXT, "description": "What to do, in one or two plain sentences."},
+    },
+    description="Plain-language texts for handouts (caregiver, teacher, the person): no ids, "
+    "no jargon, US grade 8 or below. Without them, handouts show the clinical texts.",
+)
 
 
 def _value_schema(field: FactField) -> dict[str, Any]:
@@ -169,6 +190,7 @@ def ruleset_schema() -> dict[str, Any]:
                 "description": "The generic way to deliver the need where a setting has no "
                 "item for the person's age; safety needs must cover every age 0-120.",
             },
+            "plain": _PLAIN,
         },
         description="What the brain needs; setting catalogues say how it is delivered.",
     )
@@ -190,6 +212,15 @@ def ruleset_schema() -> dict[str, Any]:
                     description="Inclusive 0-100 ranges covering every score once (primary ruleset only).",
                 ),
                 "cut_point_margin": _setting("cut_point_margin"),
+                "applies_to": {
+                    "description": "Settings whose plans the rules run in: a list, or "
+                    f"{EVERY_SETTING}. Default: every setting, but a plugin's ruleset runs "
+                    "only in the plugin's own settings.",
+                    "anyOf": [
+                        {"const": EVERY_SETTING},
+                        {"type": "array", "items": _ID, "minItems": 1},
+                    ],
+                },
                 "progress": _object(
                     PROGRESS_KEYS, {key: _setting(key) for key in PROGRESS_KEYS.optional}
                 ),
@@ -309,9 +340,17 @@ def _rule_schema(indicators: list[str]) -> dict[str, Any]:
     )
 
 
-def _item_schema(keys: Keys) -> dict[str, Any]:
-    """A catalogue item, or (without `meets`) a need's protocol item."""
-    roles = {"type": "array", "items": {"enum": list(ROLES)}, "minItems": 1}
+def _open(shared: tuple[str, ...], section: str) -> dict[str, Any]:
+    """One of the shared words, or one the catalogue declares under `vocabulary`."""
+    declared = {**_ID, "description": f"declared under vocabulary.{section}"}
+    return {"anyOf": [{"enum": list(shared)}, declared]}
+
+
+def _item_schema(keys: Keys, declared: bool = False) -> dict[str, Any]:
+    """A catalogue item, or (without `meets`) a need's protocol item; `declared`: a catalogue
+    may use roles and modalities it declares."""
+    role = _open(ROLES, "roles") if declared else {"enum": list(ROLES)}
+    roles = {"type": "array", "items": role, "minItems": 1}
     texts = {"type": "array", "items": _TEXT, "minItems": 1}
     age = {"type": "integer", "minimum": 0, "maximum": 120}
     properties = {
@@ -319,7 +358,7 @@ def _item_schema(keys: Keys) -> dict[str, Any]:
         "meets": {**texts, "description": "Need ids from a loaded ruleset."},
         "title": _TEXT,
         "description": _TEXT,
-        "modality": {"enum": list(MODALITIES)},
+        "modality": _open(MODALITIES, "modalities") if declared else {"enum": list(MODALITIES)},
         "delivered_by": roles,
         "audience": {**roles, "description": "Who the description is written for."},
         "ages": _object(AGES_KEYS, {"min": age, "max": age}),
@@ -346,6 +385,7 @@ def _item_schema(keys: Keys) -> dict[str, Any]:
             **texts,
             "description": "Interest word stems the item builds on (default: by modality).",
         },
+        "plain": _PLAIN,
     }
     known = {*keys.required, *keys.optional}
     return _object(
@@ -357,7 +397,8 @@ def _item_schema(keys: Keys) -> dict[str, Any]:
 
 def catalogue_schema() -> dict[str, Any]:
     """JSON Schema of a setting catalogue file."""
-    item = _item_schema(ITEM_KEYS)
+    item = _item_schema(ITEM_KEYS, declared=True)
+    words = {"type": "array", "items": _ID, "minItems": 1}
     return {
         **_header(
             "catalogue",
@@ -371,6 +412,11 @@ def catalogue_schema() -> dict[str, Any]:
                 "version": {**_TEXT, "description": "Quote numbers: '1.0'."},
                 "setting": _ID,
                 "description": _TEXT,
+                "vocabulary": _object(
+                    VOCABULARY_KEYS,
+                    {"roles": words, "modalities": words},
+                    description="Roles and modalities of the setting beyond the shared ones.",
+                ),
                 "items": {"type": "array", "items": {"$ref": "#/$defs/item"}, "minItems": 1},
             },
         ),

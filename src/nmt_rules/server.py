@@ -24,7 +24,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from . import _http, cds, openapi
@@ -38,11 +38,12 @@ from .errors import (
     InputError,
     NmtRulesError,
     PrefetchMissingError,
+    ReportError,
     UnknownSettingError,
 )
 from .fhir import questionnaire
 from .model import BrainMap, Plan
-from .report import plan_to_dict, plan_to_html
+from .report import check_report_choice, plan_to_dict, render
 from .report_links import ReportSeal
 from .ruleset import load_ruleset
 from .schemas import SCHEMAS
@@ -108,7 +109,9 @@ class _Service:
         _ = self.planner
         if self.config.decision_log:
             self.log = DecisionLog(
-                self.config.decision_log, log_identifiers=self.config.log_identifiers
+                self.config.decision_log,
+                log_identifiers=self.config.log_identifiers,
+                sink=self.planner.send_decision,
             )
 
     def close(self) -> None:
@@ -189,6 +192,22 @@ class _Service:
         return f"{base}/reports/{token}" if len(token) <= _MAX_TOKEN else None
 
 
+def _report_choice(request: Request, default_format: str | None = None) -> tuple[str, str]:
+    """The format and audience a request asks for (`format` and `audience` parameters, or
+    `Accept: text/html`); a 400 for anything else, before the body is read."""
+    params = request.query_params
+    accept = request.headers.get("accept", "")
+    fmt = params.get("format") or default_format
+    if fmt is None:
+        fmt = "html" if "text/html" in accept and "application/json" not in accept else "json"
+    audience = params.get("audience") or "clinician"
+    try:
+        check_report_choice(fmt, audience)
+    except ReportError as exc:
+        raise HTTPException(400, str(exc)) from None
+    return fmt, audience
+
+
 def _loads(raw: bytes) -> Any:
     """The body's JSON, read as map files are: a duplicate key, NaN or a number of thousands
     of digits is a 400 at its line and column, not a map that means something else."""
@@ -234,25 +253,33 @@ def _operations(s: _Service) -> list[openapi.Operation]:
 
     async def plan(request: Request) -> Response:
         await s.authenticate(request)
+        fmt, audience = _report_choice(request)
         raw = await s.body(request)
         setting = request.query_params.get("setting")
-        return await s.work(_plan_json, raw, setting, s.base_url(request))
+        return await s.work(_plan_reply, raw, setting, s.base_url(request), fmt, audience)
 
-    def _plan_json(raw: bytes, setting: str | None, base: str) -> Response:
+    def _plan_reply(
+        raw: bytes, setting: str | None, base: str, fmt: str, audience: str
+    ) -> Response:
         brain_map = parse_brain_map(_loads(raw))
         result = s.planner.plan(brain_map, setting)
         s.record(result, brain_map, "http")
         link = s.report_url(base, result, brain_map, setting)
-        return Response(
-            orjson.dumps(plan_to_dict(result)),
-            media_type=_JSON_MEDIA,
-            headers={"Link": f'<{link}>; rel="alternate"; type="text/html"'} if link else None,
-        )
+        headers = {"Link": f'<{link}>; rel="alternate"; type="text/html"'} if link else None
+        if fmt == "json":
+            return Response(
+                orjson.dumps(plan_to_dict(result)), media_type=_JSON_MEDIA, headers=headers
+            )
+        body = render(result, fmt, audience)
+        if fmt == "html":
+            return HTMLResponse(body, headers=headers)
+        return PlainTextResponse(body, headers=headers)
 
     async def report(request: Request) -> Response:
-        return await s.work(_report_html, request.path_params["token"])
+        _, audience = _report_choice(request, default_format="html")
+        return await s.work(_report_html, request.path_params["token"], audience)
 
-    def _report_html(token: str) -> Response:
+    def _report_html(token: str, audience: str) -> Response:
         sealed = s.seal.open(token)
         if sealed is None:
             raise HTTPException(404, "no such report, or the link has expired")
@@ -261,7 +288,7 @@ def _operations(s: _Service) -> list[openapi.Operation]:
             raise HTTPException(
                 404, "the rules or catalogues changed since this link was made; plan again"
             )
-        return HTMLResponse(plan_to_html(result))
+        return HTMLResponse(render(result, "html", audience))
 
     async def cds_discovery(request: Request) -> Response:
         await s.authenticate(request)

@@ -137,6 +137,57 @@ CONDITIONS: Final = (
 )
 RELEASABLE_STAGES: Final[tuple[ReleasableStage, ...]] = ("regulation", "relational", "cognitive")
 
+#: Comparison operators of rule conditions.
+Operator = Literal["eq", "ne", "lt", "lte", "gt", "gte", "in", "not_in", "exists"]
+OPERATORS: Final[tuple[Operator, ...]] = (
+    "eq",
+    "ne",
+    "lt",
+    "lte",
+    "gt",
+    "gte",
+    "in",
+    "not_in",
+    "exists",
+)
+#: Who a need is written for.
+AUDIENCES: Final = ("clinician", "caregiver", "teacher", "staff", "person")
+#: How catalogue items are delivered, and the people who deliver them (catalogues may
+#: declare more of their own under `vocabulary`).
+MODALITIES: Final = (
+    "talk",
+    "play",
+    "art",
+    "music",
+    "movement",
+    "routine",
+    "education",
+    "environment",
+    "referral",
+    "safety-protocol",
+    "mentoring",
+    "practical",
+)
+ROLES: Final = (
+    "clinician",
+    "caregiver",
+    "teacher",
+    "teaching-assistant",
+    "school-counsellor",
+    "occupational-therapist",
+    "caseworker",
+    "mentor",
+    "peer-support",
+    "reentry-staff",
+    "probation-officer",
+    "residential-staff",
+    "coach",
+    "nurse",
+    "person",
+)
+#: Who a caution may concern: a need's audiences and the roles catalogues deliver with.
+INVOLVED: Final = tuple(dict.fromkeys((*AUDIENCES, *ROLES)))
+
 DISCLAIMER: Final[str] = (
     "nmt-rules is decision support for trained professionals. It is not a diagnostic tool, "
     "and it is not affiliated with or endorsed by the Neurosequential Network or the "
