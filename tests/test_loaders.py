@@ -273,3 +273,23 @@ def _write(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "map.yaml"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("ruleset: x\nstages: " + "[" * 5000 + "]" * 5000 + "\n", "exceeded maximum nesting depth"),
+        ("ruleset: x\n" + ALIAS_BOMB, "aliases of the node anchored here expand"),
+        ("ruleset: x\na: &a [*a]\n", "a recursive alias"),
+    ],
+)
+def test_fmt_refuses_what_no_loader_reads_instead_of_a_traceback(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    # fmt reads YAML with ruamel, which has no limits: the same checks come first.
+    path = tmp_path / "ruleset.yaml"
+    path.write_text(text)
+    result = CliRunner().invoke(main, ["fmt", str(path)])
+    assert result.exit_code == 2
+    assert f"{path}:" in result.output and expected in result.output
+    assert path.read_text() == text

@@ -210,6 +210,19 @@ def load_located(text: str, reporter: Reporter, limit: int = MAX_DOCUMENT_CHARS)
         return None
 
 
+def too_costly(text: str, file: str) -> Diagnostic | None:
+    """Why a YAML text cannot be read at a bounded cost (too large, too deep, recursive or
+    expanding too far through aliases, or not YAML), for a tool that reads it with another
+    YAML library; None when it can be."""
+    try:
+        node = compose(text)
+        if node is not None:
+            _Converter(Reporter(file)).convert(node, 0)
+    except DocumentError as exc:
+        return Diagnostic(file, exc.line, exc.col, "error", exc.message)
+    return None
+
+
 def _yaml_1_1(value: str) -> str:
     """What PyYAML's default (YAML 1.1) resolver makes of a plain scalar, for messages."""
     try:

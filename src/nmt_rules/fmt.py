@@ -30,6 +30,7 @@ from ruamel.yaml.error import CommentMark, YAMLError
 from ruamel.yaml.scalarstring import FoldedScalarString
 from ruamel.yaml.tokens import CommentToken
 
+from ._yaml import MAX_DOCUMENT_CHARS, read_text, too_costly
 from .check import file_kind
 from .errors import Diagnostic
 from .vocabulary import BANDS, STAGES
@@ -184,7 +185,10 @@ def format_text(text: str) -> str | None:
 def format_file(path: Path) -> Formatted | Diagnostic:
     """Format one file's text (nothing is written), or a diagnostic saying why not."""
     try:
-        before = path.read_text(encoding="utf-8")
+        before = read_text(path, MAX_DOCUMENT_CHARS)
+        refused = too_costly(before, str(path))  # ruamel has no limits of its own
+        if refused is not None:
+            return refused
         after = format_text(before)
         if after is not None and after != before and not _faithful(before, after):
             return Diagnostic(
