@@ -21,30 +21,31 @@ from .errors import DocumentError
 MAX_NUMBER_CHARS: Final = 32
 
 
-#: What the hooks raise to hand over to the slow scan.
-_REFUSED: Final = DocumentError("refused")
+def _refused() -> DocumentError:
+    """What the hooks raise to hand over to the slow scan (which says what and where)."""
+    return DocumentError("refused")
 
 
 def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     mapping = dict(pairs)
     if len(mapping) != len(pairs):
-        raise _REFUSED
+        raise _refused()
     return mapping
 
 
 def _constant(name: str) -> Any:
-    raise _REFUSED
+    raise _refused()
 
 
 def _integer(text: str) -> int:
     if len(text) > MAX_NUMBER_CHARS:
-        raise _REFUSED
+        raise _refused()
     return int(text)
 
 
 def _fraction(text: str) -> float:
     if len(text) > MAX_NUMBER_CHARS:
-        raise _REFUSED
+        raise _refused()
     return float(text)
 
 
