@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from nmt_rules import Planner, PluginSet, hookimpl
+from nmt_rules import InputFormat, Planner, PluginSet, hookimpl
 from nmt_rules.plugins import PluginSource, load_plugins
+
+from .conftest import make_map
 
 #: The setting plugins this repository installs.
 SETTINGS = ("school", "foster-care", "justice-reentry")
@@ -27,6 +29,24 @@ def source(name: str, obj: object, version: str = "0.1") -> PluginSource:
 def with_installed(*extra: PluginSource) -> PluginSet:
     """The installed setting plugins plus these."""
     return load_plugins({}, extra)
+
+
+def ward_rows(data: bytes) -> Iterable[tuple[str, dict[str, Any]]]:
+    """A ward's CSV export (patient,age,sensory) as (line, brain map) pairs."""
+    for line, text in enumerate(data.decode().splitlines()[1:], start=2):
+        patient, age, sensory = text.split(",")
+        yield (
+            str(line),
+            make_map(age=int(age), sensory=int(sensory))
+            | {"subject": {"id": patient, "age_years": int(age)}},
+        )
+
+
+def ward_csv_format(rows: Callable[[bytes], Iterable[Any]] = ward_rows) -> SimpleNamespace:
+    """A plugin with the input format `ward-csv`, reading an export with `rows`."""
+    return plugin(
+        nmt_rules_input_formats=lambda: InputFormat("ward-csv", "The ward's export.", rows)
+    )
 
 
 CATALOGUE = """\

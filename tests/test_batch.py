@@ -17,9 +17,13 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
+from nmt_rules import Planner
+from nmt_rules.batch import Output, Source, run
 from nmt_rules.cli import main
+from nmt_rules.decision_log import read_decisions
 
 from .conftest import make_map
+from .plugin_kit import source, ward_csv_format, with_installed
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -367,3 +371,29 @@ def test_a_killed_run_leaves_a_partial_output_that_resume_finishes(
     assert out.read_bytes() == planned_whole[1].replace(
         str(planned_whole[0]).encode(), str(source).encode()
     )
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_every_plan_given_is_in_the_decision_log(tmp_path: Path, jobs: str) -> None:
+    source = _jsonl(tmp_path / "maps.jsonl", [*_many(70), "null"])
+    log = tmp_path / "decisions.sqlite"
+    result = _batch(source, "-o", tmp_path / "plans.jsonl", "-j", jobs, "--decision-log", log)
+    assert result.exit_code == 1  # the invalid records failed; the others were planned
+    planned = [line["plan"] for line in _lines(tmp_path / "plans.jsonl") if "plan" in line]
+    decisions = list(read_decisions(log))
+    assert len(decisions) == len(planned) == 60
+    assert {d["plan_id"] for d in decisions} == {p["plan_id"] for p in planned}  # type: ignore[index]
+    assert {d["interface"] for d in decisions} == {"batch"}
+    assert all(d["subject_id"] is None for d in decisions)  # no identifiers unless asked
+
+
+def test_a_plugin_input_format_feeds_batch(tmp_path: Path) -> None:
+    export = tmp_path / "export.csv"
+    export.write_text("patient,age,sensory\nw-1,9,25\nw-2,15,140\nw-3,40,60\n")
+    planner = Planner.default(with_installed(source("ward", ward_csv_format())))
+    records = Source.read_with(str(export), planner, "ward-csv")
+    output = Output.open(str(tmp_path / "plans.jsonl"), records, resume=False)
+    summary = run(records, output, planner, (), "school", jobs=1)
+    lines = _lines(tmp_path / "plans.jsonl")
+    assert [line["source"] for line in lines] == [f"{export}:{n}" for n in (2, 3, 4)]
+    assert "plan" in lines[0] and "errors" in lines[1] and summary.failed == 1

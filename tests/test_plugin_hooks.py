@@ -5,19 +5,19 @@ from __future__ import annotations
 import os
 import re
 import signal
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import attrs
 import pytest
 
-from nmt_rules import Caution, InputFormat, Plan, Planner, PluginError, hookspecs, parse_brain_map
+from nmt_rules import Caution, Plan, Planner, PluginError, hookspecs, parse_brain_map
 from nmt_rules.decision_log import DecisionLog, read_decisions
 from nmt_rules.plugin_calls import Raised, annotation_problem, call_guarded
 
 from .conftest import make_map
-from .plugin_kit import plugin, source, with_installed
+from .plugin_kit import plugin, source, ward_csv_format, with_installed
 
 ROOT = Path(__file__).resolve().parent.parent
 FLAGGED = make_map(sensory=25, regulation=30, cognitive=40, flags=["self_harm"])
@@ -167,26 +167,10 @@ def test_the_decision_log_hands_each_record_to_the_sinks(tmp_path: Path) -> None
     assert record["subject_id"] is None and record["brain_map"] is None
 
 
-def _csv_format(rows: Callable[[bytes], Iterable[Any]]) -> object:
-    return plugin(
-        nmt_rules_input_formats=lambda: InputFormat("ward-csv", "The ward's export.", rows)
-    )
-
-
-def _ward_rows(data: bytes) -> Iterable[tuple[str, dict[str, Any]]]:
-    for line, text in enumerate(data.decode().splitlines()[1:], start=2):
-        patient, age, sensory = text.split(",")
-        yield (
-            str(line),
-            make_map(age=int(age), sensory=int(sensory))
-            | {"subject": {"id": patient, "age_years": int(age)}},
-        )
-
-
 def test_an_input_format_reads_an_agency_export_into_brain_maps(tmp_path: Path) -> None:
     export = tmp_path / "export.csv"
     export.write_text("patient,age,sensory\nw-1,9,25\nw-2,15,90\n")
-    planner = _planner(ward=_csv_format(_ward_rows))
+    planner = _planner(ward=ward_csv_format())
     records = planner.read_input("ward-csv", export)
     assert [r.source for r in records] == [f"{export}:2", f"{export}:3"]
     plan = planner.plan(records[0].data, "school")
@@ -199,7 +183,7 @@ def test_an_unknown_input_format_lists_the_known_ones(tmp_path: Path) -> None:
     with pytest.raises(
         PluginError, match="no loaded plugin reads input format 'ward'; known: ward-csv"
     ):
-        _planner(ward=_csv_format(_ward_rows)).read_input("ward", export)
+        _planner(ward=ward_csv_format()).read_input("ward", export)
 
 
 @pytest.mark.parametrize(
@@ -214,7 +198,7 @@ def test_an_input_format_that_fails_names_plugin_format_and_file(
 ) -> None:
     export = tmp_path / "export.csv"
     export.write_text("x")
-    planner = _planner(ward=_csv_format(rows))
+    planner = _planner(ward=ward_csv_format(rows))
     with pytest.raises(PluginError) as caught:
         planner.read_input("ward-csv", export)
     assert (

@@ -40,7 +40,8 @@ import orjson
 
 from ._files import PartialFile
 from .api import Planner, planner_with
-from .brainmap import MAX_MAP_CHARS, load_brain_map, read_map_text
+from .brainmap import MAX_MAP_CHARS, load_brain_map, parse_brain_map, read_map_text
+from .decision_log import DecisionLog
 from .errors import BatchError, FieldProblem, InputError, NmtRulesError
 from .model import BrainMap
 from .report import plan_to_dict
@@ -70,10 +71,14 @@ class Record:
     text: str | None = None  # a JSON line
     path: str | None = None  # a map file to read
     problem: str | None = None  # why it could not even be read
+    data: dict[str, Any] | None = None  # a map a plugin's input format read (--from)
+    label: str | None = None  # where such a map came from, as the input format says
 
     @property
     def source(self) -> str:
-        """`file:line` for a JSON line, the file for a map file."""
+        """`file:line` for a JSON line, the file for a map file, the input format's label."""
+        if self.label is not None:
+            return self.label
         return self.file if self.line is None else f"{self.file}:{self.line}"
 
 
@@ -103,6 +108,16 @@ class Source:
     name: str
     files: tuple[Path, ...] | None = None  # the map files; None for JSON Lines
     count: int | None = None  # records, when known in advance
+    read: tuple[Record, ...] | None = None  # records a plugin's input format read (--from)
+
+    @classmethod
+    def read_with(cls, name: str, planner: Planner, input_format: str) -> Source:
+        """SOURCE read whole by a plugin's input format (an agency's export)."""
+        if name == STANDARD:
+            raise BatchError("--from reads a file; standard input is JSON Lines only")
+        found = planner.read_input(input_format, name)
+        records = tuple(Record(name, data=r.data, label=r.source) for r in found)
+        return cls(name, (Path(name),), len(records), records)
 
     @classmethod
     def open(cls, name: str) -> Source:
@@ -138,6 +153,8 @@ class Source:
 
     def records(self) -> Iterator[Record]:
         """Every record, read as iterated."""
+        if self.read is not None:
+            return iter(self.read)
         if self.files is not None:
             return (Record(str(p), path=str(p)) for p in self.files)
         if self.name == STANDARD:
@@ -187,12 +204,18 @@ def _lines(handle: IO[bytes], name: str) -> Iterator[Record]:
             yield Record(name, number, problem=f"not UTF-8 text at byte {exc.start + 1}")
 
 
-def plan_record(planner: Planner, record: Record, setting: str | None) -> Outcome:
+def plan_record(
+    planner: Planner, record: Record, setting: str | None, log: DecisionLog | None = None
+) -> Outcome:
     """A record's output line: its plan, or its errors. Never raises: a record that breaks
-    anything, nmt-rules included, is reported as an error line instead of ending the run."""
+    anything, nmt-rules included, is reported as an error line instead of ending the run.
+    With a decision log, every plan given is recorded there."""
     try:
-        brain_map = read_record(record)
+        data = read_record(record)
+        brain_map = data if isinstance(data, BrainMap) else parse_brain_map(data, record.source)
         plan = planner.plan(brain_map, setting)
+        if log is not None:
+            log.record(plan, brain_map, "batch")
         return Outcome(_line({"source": record.source, "plan": plan_to_dict(plan)}))
     except Exception as exc:  # a bug must cost one record, not the 10,000 plans around it
         problems = _problems(exc)
@@ -205,9 +228,14 @@ def plan_record(planner: Planner, record: Record, setting: str | None) -> Outcom
     return Outcome(line, tuple(_problem_text(record, p) for p in problems))
 
 
-def plan_chunk(planner: Planner, records: Sequence[Record], setting: str | None) -> Planned:
+def plan_chunk(
+    planner: Planner,
+    records: Sequence[Record],
+    setting: str | None,
+    log: DecisionLog | None = None,
+) -> Planned:
     """The outcomes of several records as one piece: what a worker sends back."""
-    outcomes = [plan_record(planner, record, setting) for record in records]
+    outcomes = [plan_record(planner, record, setting, log) for record in records]
     return Planned(
         b"".join(o.line for o in outcomes),
         len(outcomes),
@@ -221,6 +249,8 @@ def read_record(record: Record) -> BrainMap | dict[str, Any]:
     when planned). InputError places a problem in the text at its line in the file."""
     if record.problem is not None:
         raise InputError([FieldProblem("", record.problem)], record.source)
+    if record.data is not None:
+        return record.data
     if record.path is not None:
         return load_brain_map(record.path)
     assert record.text is not None
@@ -280,12 +310,26 @@ def _problem_text(record: Record, problem: FieldProblem) -> str:
 # that took two processes from 1.5x to about 1.7x the speed of one (`make bench`).
 
 
+@attrs.frozen
+class LogTo:
+    """Where a batch run records the plans it gives: each process opens the decision log
+    itself (SQLite in WAL mode takes several writers), with the plugins' sinks behind it."""
+
+    path: str
+    identifiers: bool = False
+
+    def open(self, planner: Planner) -> DecisionLog:
+        """The log, opened for this process."""
+        return DecisionLog(self.path, log_identifiers=self.identifiers, sink=planner.send_decision)
+
+
 def plan_records(
     records: Iterable[Record],
     planner: Planner,
     rulesets: tuple[str, ...],
     setting: str | None,
     jobs: int,
+    log_to: LogTo | None = None,
 ) -> Iterator[Planned]:
     """Chunks of outcomes in input order. With jobs > 1, worker processes plan the chunks,
     a few per worker ahead of the one being written, so memory stays bounded. Workers are
@@ -296,7 +340,10 @@ def plan_records(
     chunks = _chunks(records, CHUNK)
     head = list(itertools.islice(chunks, 2))
     if jobs <= 1 or len(head) < 2:  # one chunk: starting workers would cost more
-        yield from (plan_chunk(planner, chunk, setting) for chunk in itertools.chain(head, chunks))
+        with contextlib.ExitStack() as stack:
+            log = stack.enter_context(log_to.open(planner)) if log_to is not None else None
+            for chunk in itertools.chain(head, chunks):
+                yield plan_chunk(planner, chunk, setting, log)
         return
     recipe: Planner | tuple[str, ...] = rulesets
     context: ForkContext | SpawnContext = multiprocessing.get_context("spawn")
@@ -306,7 +353,7 @@ def plan_records(
     # which would otherwise write to (and so copy) every page of a large host's heap.
     gc.freeze()
     try:
-        workers = [_Worker.start(context, recipe, setting) for _ in range(jobs)]
+        workers = [_Worker.start(context, recipe, setting, log_to) for _ in range(jobs)]
     finally:
         gc.unfreeze()
     try:
@@ -339,6 +386,7 @@ class _Worker:
         context: ForkContext | SpawnContext,
         recipe: Planner | tuple[str, ...],
         setting: str | None,
+        log_to: LogTo | None,
     ) -> _Worker:
         tasks_out, tasks_in = context.Pipe(duplex=False)
         results_out, results_in = context.Pipe(duplex=False)
@@ -347,7 +395,7 @@ class _Worker:
                 fcntl.fcntl(end.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
         process = context.Process(
             target=_work,
-            args=(tasks_out, results_in, os.getpid(), recipe, setting),
+            args=(tasks_out, results_in, os.getpid(), recipe, setting, log_to),
             daemon=True,
         )
         process.start()
@@ -400,6 +448,7 @@ def _work(
     parent: int,
     recipe: Planner | tuple[str, ...],
     setting: str | None,
+    log_to: LogTo | None,
 ) -> None:
     """A worker's life: build a planner, then plan each chunk it is given until told to
     stop, sending results from a thread so planning goes on while a result waits to be read."""
@@ -409,14 +458,17 @@ def _work(
     outbox: queue.SimpleQueue[Planned | None] = queue.SimpleQueue()
     sender = threading.Thread(target=_send_all, args=(outbox, results))
     sender.start()
+    log = log_to.open(planner) if log_to is not None else None
     try:
         while (chunk := tasks.recv()) is not None:
-            outbox.put(plan_chunk(planner, chunk, setting))
+            outbox.put(plan_chunk(planner, chunk, setting, log))
     except EOFError:
         pass  # the parent is gone
     finally:
         outbox.put(None)
         sender.join()
+        if log is not None:
+            log.close()
 
 
 def _send_all(outbox: queue.SimpleQueue[Planned | None], results: Connection) -> None:
@@ -543,6 +595,7 @@ def run(
     setting: str | None,
     jobs: int,
     progress: Callable[[int], None] = lambda _: None,
+    log_to: LogTo | None = None,
 ) -> Summary:
     """Plan every record of source into output; `progress` hears of each record done.
     On any interruption (KeyboardInterrupt included) the output keeps whole lines only."""
@@ -550,7 +603,7 @@ def run(
     try:
         records = _skip(source.records(), output)
         progress(output.kept)
-        for planned in plan_records(records, planner, rulesets, setting, jobs):
+        for planned in plan_records(records, planner, rulesets, setting, jobs, log_to):
             output.write(planned.lines)
             summary.records += planned.count
             summary.failed += planned.failed

@@ -22,7 +22,7 @@ from ._files import atomic_writer
 from ._json import loads as json_loads
 from ._yaml import MAX_DOCUMENT_CHARS, read_text
 from .api import Planner, planner_with, version
-from .batch import Output, Source, default_jobs, run
+from .batch import LogTo, Output, Source, default_jobs, run
 from .brainmap import brain_map_data, load_brain_map, parse_brain_map
 from .check import check_paths, files_to_check
 from .decision_log import DecisionLog, export_decisions
@@ -94,6 +94,13 @@ _LOG_IDENTIFIERS_OPTION = click.option(
     is_flag=True,
     help="Also record the subject id and the whole brain map (scores, free text) in the log.",
 )
+_FROM_OPTION = click.option(
+    "--from",
+    "input_format",
+    metavar="NAME",
+    help="Read the input with a plugin's input format (an agency's own export; "
+    "`nmt-rules plugins` lists them).",
+)
 _FORMAT_OPTION = click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
@@ -135,13 +142,7 @@ def main() -> None:
     help="Write the report to this file (atomically) instead of printing it.",
 )
 @_RULESET_OPTION
-@click.option(
-    "--from",
-    "input_format",
-    metavar="NAME",
-    help="Read BRAIN_MAP with a plugin's input format (an agency's own export; "
-    "`nmt-rules plugins` lists them).",
-)
+@_FROM_OPTION
 @_DECISION_LOG_OPTION
 @_LOG_IDENTIFIERS_OPTION
 @_reports_errors
@@ -183,7 +184,7 @@ def _read_one(planner: Planner, input_format: str, path: str) -> BrainMap:
     if len(records) != 1:
         problem = (
             f"input format {input_format!r} read {len(records)} brain maps from the file; "
-            "recommend plans one (batch plans many)"
+            "recommend plans one (batch --from plans many)"
         )
         raise InputError([FieldProblem("", problem)], path)
     return parse_brain_map(records[0].data, records[0].source)
@@ -244,6 +245,9 @@ def plugins_command(fmt: str) -> None:
     is_flag=True,
     help="Continue an interrupted run from the plans kept in OUT.partial.",
 )
+@_FROM_OPTION
+@_DECISION_LOG_OPTION
+@_LOG_IDENTIFIERS_OPTION
 @_reports_errors
 def batch(
     source: str,
@@ -252,6 +256,9 @@ def batch(
     rulesets: tuple[str, ...],
     jobs: int | None,
     resume: bool,
+    input_format: str | None,
+    decision_log: Path | None,
+    log_identifiers: bool,
 ) -> None:
     """Plan every brain map in SOURCE: a JSON Lines file (one map per line), a folder of
     YAML/JSON maps, a single map file, or - for JSON Lines on standard input.
@@ -264,7 +271,11 @@ def batch(
     planner = planner_with(rulesets)
     if setting is not None:
         planner.check_setting(setting)
-    records = Source.open(source)
+    if input_format is None:
+        records = Source.open(source)
+    else:
+        records = Source.read_with(source, planner, input_format)
+    log_to = None if decision_log is None else LogTo(str(decision_log), log_identifiers)
     output = Output.open(out, records, resume)
     stopped: list[int] = []
 
@@ -276,7 +287,14 @@ def batch(
     try:
         with _progress(records.count) as progress:
             summary = run(
-                records, output, planner, rulesets, setting, jobs or default_jobs(), progress
+                records,
+                output,
+                planner,
+                rulesets,
+                setting,
+                jobs or default_jobs(),
+                progress,
+                log_to,
             )
     except KeyboardInterrupt:
         signum = stopped[0] if stopped else signal.SIGINT
