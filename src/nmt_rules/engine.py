@@ -52,14 +52,15 @@ class Engine:
         self._lock = threading.Lock()
         self._sessions = itertools.count(1)
         handles: list[int] = []
-        #: Every session id opened on the handles; all are deleted on close.
-        sids: list[str] = []
+        #: Every session opened, as (handle, session id): only these are ever deleted, since
+        #: deleting a session durable never opened (or never ran an action in) crashes it.
+        opened: list[tuple[int, str]] = []
         try:
             for shard in (s for shards in program.passes for s in shards):
                 rules = {**json.loads(shard.durable_json()), **_OPEN_RULE}
                 handles.append(_core.create_ruleset(f"nmt-{shard.name}", json.dumps(rules)))
         except Exception as exc:  # the C core raises its own bare error type
-            _delete(handles, sids)
+            _delete(handles, opened)
             raise EngineError(f"durable-rules refused the compiled ruleset: {exc}") from exc
         numbered = iter(handles)
         # Per pass: the fact keys its handles read, and each handle with its shard's name.
@@ -71,32 +72,43 @@ class Engine:
             for shards in program.passes
         ]
         self._handles = handles
-        self._sids = sids
-        self._finalizer = weakref.finalize(self, _delete, handles, sids)
+        self._opened = opened
+        self._finalizer = weakref.finalize(self, _delete, handles, opened)
+        #: Set when an evaluation failed midway: its session may hold a half-evaluated fact,
+        #: so the next evaluation starts on a new one.
+        self._renew = False
         self._sid = self._open_session()
 
     def _open_session(self) -> str:
         """A new session id, created on every handle and its opening action drained."""
         sid = str(next(self._sessions))
-        self._sids.append(sid)
         fact = orjson.dumps({"sid": sid, "id": "open"}).decode()
         try:
             for handle in self._handles:
-                _, state = _core.assert_fact(handle, fact)
+                code, state = _core.assert_fact(handle, fact)
+                if code not in (_OK, _NOT_HANDLED):
+                    raise EngineError(f"durable-rules answered {code} to a new session")
                 # Whatever fires on the bare fact (rules testing only `exists: false`) and the
                 # opening rule itself: drained and ignored.
                 result = _core.start_action_for_state(handle, state)
                 while result:
                     result = _core.complete_and_start_action(handle, state)
+                self._opened.append((handle, sid))
                 _core.retract_fact(handle, fact)
         except Exception as exc:
+            if isinstance(exc, EngineError):
+                raise
             raise EngineError(f"durable-rules failed to open a session: {exc}") from exc
         return sid
 
-    def _close_session(self, sid: str) -> None:
-        """Free a session on every handle (durable keeps at most about 1,024 per handle)."""
-        self._sids.remove(sid)
-        _delete_sessions(self._handles, [sid])
+    def _renew_session(self) -> None:
+        """Move to a new session and free the old one (durable keeps at most about 1,024
+        sessions per handle)."""
+        old, self._sid = self._sid, self._open_session()
+        self._renew = False
+        closing = [pair for pair in self._opened if pair[1] == old]
+        self._opened[:] = [pair for pair in self._opened if pair[1] != old]
+        _delete_sessions(closing)
 
     def close(self) -> None:
         """Free the durable handles and their sessions now instead of at garbage collection."""
@@ -111,6 +123,8 @@ class Engine:
         fired: list[int] = []
         done = 0
         with self._lock:
+            if self._renew:
+                self._renew_session()
             for keys, handles in self._passes:
                 set_derived(current, program, fired[done:])
                 done = len(fired)
@@ -152,24 +166,24 @@ class Engine:
                 raise EngineError(f"durable-rules answered {retracted} to a retraction on {name}")
         except Exception as exc:
             # A session may hold a half-evaluated fact: never reuse it. Every handle moves to
-            # a new session id (failures are rare; one id for all keeps one JSON per pass).
-            failed, self._sid = self._sid, self._open_session()
-            self._close_session(failed)
+            # a new session id at the next evaluation (failures are rare; one id for all
+            # keeps one JSON per pass).
+            self._renew = True
             if isinstance(exc, EngineError):
                 raise
             stage = "assert" if not asserted else "drain"
             raise EngineError(f"durable-rules failed ({stage}) on {name}: {exc}") from exc
 
 
-def _delete(handles: list[int], sids: list[str]) -> None:
-    """Delete every session of every handle, then the handles."""
-    _delete_sessions(handles, sids)
+def _delete(handles: list[int], opened: list[tuple[int, str]]) -> None:
+    """Delete every session opened, then the handles."""
+    _delete_sessions(opened)
+    opened.clear()
     while handles:
         _core.delete_ruleset(handles.pop())
 
 
-def _delete_sessions(handles: list[int], sids: list[str]) -> None:
-    for handle in handles:
-        for sid in sids:
-            with contextlib.suppress(Exception):  # a session never opened on this handle
-                _core.delete_state(handle, sid)
+def _delete_sessions(opened: list[tuple[int, str]]) -> None:
+    for handle, sid in opened:
+        with contextlib.suppress(Exception):  # the C core's own error type
+            _core.delete_state(handle, sid)

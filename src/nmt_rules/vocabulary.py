@@ -5,7 +5,7 @@ These are nmt-rules' own open definitions, not items or scales of any proprietar
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 
 Domain = Literal["sensory_integration", "self_regulation", "relational", "cognitive"]
 Stage = Literal["safety", "sensory", "regulation", "relational", "cognitive"]
@@ -44,28 +44,17 @@ Sequencing = Literal["foundation", "demand"]
 ReleasableStage = Literal["regulation", "relational", "cognitive"]
 
 #: Domains, lowest (brainstem) first.
-DOMAINS: Final[tuple[Domain, ...]] = (
-    "sensory_integration",
-    "self_regulation",
-    "relational",
-    "cognitive",
-)
+DOMAINS: Final[tuple[Domain, ...]] = get_args(Domain)
 #: Stages in the order the engine runs them; safety is a screen, not a domain.
-STAGES: Final[tuple[Stage, ...]] = ("safety", "sensory", "regulation", "relational", "cognitive")
+STAGES: Final[tuple[Stage, ...]] = get_args(Stage)
 STAGE_DOMAIN: Final[dict[Stage, Domain]] = {
     "sensory": "sensory_integration",
     "regulation": "self_regulation",
     "relational": "relational",
     "cognitive": "cognitive",
 }
-BANDS: Final[tuple[Band, ...]] = ("severe", "moderate", "mild", "typical")
-AGE_GROUPS: Final[tuple[AgeGroup, ...]] = (
-    "early_childhood",
-    "child",
-    "teen",
-    "young_adult",
-    "adult",
-)
+BANDS: Final[tuple[Band, ...]] = get_args(Band)
+AGE_GROUPS: Final[tuple[AgeGroup, ...]] = get_args(AgeGroup)
 #: From this age the plan speaks to the person and the supporters they choose.
 ADULT_AGE: Final = 18
 #: Upper age (exclusive, years) of each age group but the last.
@@ -75,26 +64,12 @@ AGE_GROUP_LIMITS: Final[tuple[tuple[float, AgeGroup], ...]] = (
     (18, "teen"),
     (26, "young_adult"),
 )
-PERIODS: Final[tuple[Period, ...]] = (
-    "perinatal",
-    "infancy",
-    "early_childhood",
-    "childhood",
-    "adolescence",
-    "adulthood",
-)
+PERIODS: Final[tuple[Period, ...]] = get_args(Period)
 EARLY_PERIODS: Final[tuple[Period, ...]] = ("perinatal", "infancy", "early_childhood")
-ADVERSITY_LEVELS: Final[tuple[Adversity, ...]] = ("none", "low", "moderate", "high")
-RELATIONAL_HEALTH_LEVELS: Final[tuple[RelationalHealth, ...]] = ("low", "moderate", "high")
-CHANGES: Final[tuple[Change, ...]] = ("worse", "stable", "improved")
-SAFETY_FLAGS: Final[tuple[SafetyFlag, ...]] = (
-    "suicidal_ideation",
-    "self_harm",
-    "aggression",
-    "abuse_or_neglect",
-    "overdose_risk",
-    "missing_or_exploitation",
-)
+ADVERSITY_LEVELS: Final[tuple[Adversity, ...]] = get_args(Adversity)
+RELATIONAL_HEALTH_LEVELS: Final[tuple[RelationalHealth, ...]] = get_args(RelationalHealth)
+CHANGES: Final[tuple[Change, ...]] = get_args(Change)
+SAFETY_FLAGS: Final[tuple[SafetyFlag, ...]] = get_args(SafetyFlag)
 #: Optional finer ratings and the domain each belongs to.
 FUNCTIONS: Final[dict[str, Domain]] = {
     "sensory_modulation": "sensory_integration",
@@ -108,25 +83,11 @@ FUNCTIONS: Final[dict[str, Domain]] = {
     "language": "cognitive",
     "executive_function": "cognitive",
 }
-NEED_KINDS: Final[tuple[NeedKind, ...]] = ("safety", "intervention", "education", "progress")
-INDICATORS: Final[tuple[Indicator, ...]] = ("critical", "warning", "info")
-SEQUENCINGS: Final[tuple[Sequencing, ...]] = ("foundation", "demand")
-PLACEMENTS: Final[tuple[Placement, ...]] = (
-    "family",
-    "kinship",
-    "foster",
-    "residential",
-    "custody",
-    "supported-living",
-    "independent",
-    "homeless",
-)
-SUBSTANCE_USE_LEVELS: Final[tuple[SubstanceUseLevel, ...]] = (
-    "none",
-    "occasional",
-    "regular",
-    "dependent",
-)
+NEED_KINDS: Final[tuple[NeedKind, ...]] = get_args(NeedKind)
+INDICATORS: Final[tuple[Indicator, ...]] = get_args(Indicator)
+SEQUENCINGS: Final[tuple[Sequencing, ...]] = get_args(Sequencing)
+PLACEMENTS: Final[tuple[Placement, ...]] = get_args(Placement)
+SUBSTANCE_USE_LEVELS: Final[tuple[SubstanceUseLevel, ...]] = get_args(SubstanceUseLevel)
 #: Conditions the core ruleset knows; a map may name others (kebab-case).
 CONDITIONS: Final = (
     "autism",
@@ -135,21 +96,11 @@ CONDITIONS: Final = (
     "intellectual-disability",
     "sensory-impairment",
 )
-RELEASABLE_STAGES: Final[tuple[ReleasableStage, ...]] = ("regulation", "relational", "cognitive")
+RELEASABLE_STAGES: Final[tuple[ReleasableStage, ...]] = get_args(ReleasableStage)
 
 #: Comparison operators of rule conditions.
 Operator = Literal["eq", "ne", "lt", "lte", "gt", "gte", "in", "not_in", "exists"]
-OPERATORS: Final[tuple[Operator, ...]] = (
-    "eq",
-    "ne",
-    "lt",
-    "lte",
-    "gt",
-    "gte",
-    "in",
-    "not_in",
-    "exists",
-)
+OPERATORS: Final[tuple[Operator, ...]] = get_args(Operator)
 #: Who a need is written for.
 AUDIENCES: Final = ("clinician", "caregiver", "teacher", "staff", "person")
 #: How catalogue items are delivered, and the people who deliver them (catalogues may
