@@ -296,12 +296,13 @@ def plan_to_html(plan: Plan) -> str:
     if not plan.items:
         body.append(f"<p>{e(_NOTHING)}</p>")
     body += [f'<p class="caution"><b>Caution:</b> {e(c.text)}</p>' for c in plan.cautions]
+    described: dict[str, str] = {}  # delivery id -> the item it was first described under
     for heading, groups in sections(plan):
         body.append(f"<h2>{e(heading)}</h2>")
         for stage_title, items in groups:
             if stage_title is not None:
                 body.append(f"<h3>{e(stage_title)}</h3>")
-            body += [_html_item(item) for item in items]
+            body += [_html_item(item, described) for item in items]
     if plan.progress:
         dates = "".join(
             f"<th>{point.assessed_on.isoformat()}</th>" for point in plan.progress[0].scores
@@ -324,7 +325,9 @@ def plan_to_html(plan: Plan) -> str:
     return _page(plan, f"Plan for {plan.subject_id}", body, plan.disclaimer, "clinician")
 
 
-def _html_item(item: PlanItem) -> str:
+def _html_item(item: PlanItem, described: dict[str, str]) -> str:
+    """One item; a delivery already described under an earlier item is named, not repeated
+    (one catalogue item often meets several needs, and the report prints every detail)."""
     e = html.escape
     rows = [
         f'<article class="item {e(item.indicator)} {e(item.status)}">',
@@ -362,6 +365,13 @@ def _html_item(item: PlanItem) -> str:
         rows.append('<ul class="delivery">')
         for d in item.delivery:
             dose = f" · {e(d.dose.frequency)}, {e(d.dose.duration)}" if d.dose else ""
+            if d.id in described:
+                rows.append(
+                    f"<li>{e(d.title)} <small>({e(', '.join(d.delivered_by))}{dose}; "
+                    f"described above, under “{e(described[d.id])}”)</small></li>"
+                )
+                continue
+            described[d.id] = item.title
             cautions = "".join(f"<li>{e(c)}</li>" for c in d.contraindications)
             # Collapsed on screen; the print stylesheet prints every detail and caution.
             rows.append(
@@ -561,9 +571,18 @@ body.handout { font-size: 19px; line-height: 1.4; max-width: 46rem; }
   .handout .daily li { margin-bottom: .15rem; }
   details::details-content { content-visibility: visible; display: contents; }
   details > summary { list-style: none; }
-  .item, tr, li, .picture, .crisis { break-inside: avoid; }
+  /* An item may run on to the next page (keeping it whole left half-empty pages); its
+     heading stays with its text, and a delivery or a caution is never split. */
+  tr, li, .picture, .crisis { break-inside: avoid; }
+  .item p { orphans: 3; widows: 3; }
   h2, h3, h4 { break-after: avoid; }
   .picture svg { max-height: 9cm; width: auto; }
+  /* Dense but readable: every detail prints, so the report spends no space twice. */
+  .item { margin: .35rem 0; padding-top: 0; padding-bottom: 0; }
+  .item p, .item ul { margin-top: .12rem; margin-bottom: .12rem; }
+  .item h4 { margin: .2rem 0; }
+  .delivery { font-size: 9pt; line-height: 1.3; }
+  .delivery details p { margin: .1rem 0 .1rem .8rem; }
   .handout svg { max-height: 3cm; width: auto; }
   .handout .avoid ul, .handout .planned, .handout .waits { columns: 2; column-gap: 1.2em; font-size: .9em; }
   .disclaimer { display: none; }
