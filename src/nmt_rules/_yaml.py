@@ -498,3 +498,16 @@ def require_choice(
         return None
     chosen: C = node.value
     return chosen
+
+
+def require_choices(
+    node: Located | None, choices: Sequence[str], what: str, reporter: Reporter
+) -> list[str]:
+    """A list of values from a fixed vocabulary (none when absent); each stray an error."""
+    if node is None:
+        return []
+    return [
+        value
+        for item in require_list(node, reporter, what) or ()
+        if (value := require_choice(item, choices, what, reporter)) is not None
+    ]

@@ -23,6 +23,7 @@ from ._yaml import (
     parse_clean,
     read_source,
     require_choice,
+    require_choices,
     require_list,
     require_string,
 )
@@ -331,7 +332,9 @@ def read_item(
         if "reference" in fields
         else None
     )
-    placements = tuple(_choices(fields.get("placements"), PLACEMENTS, "placements", reporter))
+    placements = tuple(
+        require_choices(fields.get("placements"), PLACEMENTS, "placements", reporter)
+    )
     conditions = tuple(_ids(fields.get("conditions"), reporter, "conditions"))
     release = require_choice(fields.get("release"), RELEASE_TIMINGS, "release", reporter)
     builds_on = (
@@ -382,18 +385,6 @@ def read_item(
         builds_on=tuple(b.lower() for b in builds_on or ()) or MODALITY_INTERESTS.get(modality, ()),
         plain=plain,
     )
-
-
-def _choices(
-    node: Located | None, choices: tuple[str, ...], what: str, reporter: Reporter
-) -> list[str]:
-    if node is None:
-        return []
-    return [
-        value
-        for item in require_list(node, reporter, what) or ()
-        if (value := require_choice(item, choices, what, reporter)) is not None
-    ]
 
 
 def _ids(node: Located | None, reporter: Reporter, what: str) -> list[str]:

@@ -26,6 +26,7 @@ from ._yaml import (
     parse_clean,
     read_source,
     require_choice,
+    require_choices,
     require_list,
     require_string,
 )
@@ -333,7 +334,7 @@ def _read_needs(node: Located | None, reporter: Reporter) -> dict[str, Need]:
             if "description" in fields
             else ""
         )
-        audience = _string_list(fields.get("audience"), AUDIENCES, "audience", reporter)
+        audience = require_choices(fields.get("audience"), AUDIENCES, "audience", reporter)
         sequencing = require_choice(fields.get("sequencing"), SEQUENCINGS, "sequencing", reporter)
         if kind == "safety" and sequencing == "demand":
             reporter.error(fields["sequencing"], "safety needs never wait: sequencing: foundation")
@@ -414,19 +415,6 @@ def age_spans(ages: Iterable[int]) -> str:
         else:
             runs.append([age])
     return ", ".join(str(r[0]) if len(r) == 1 else f"{r[0]}-{r[-1]}" for r in runs)
-
-
-def _string_list(
-    node: Located | None, choices: tuple[str, ...], what: str, reporter: Reporter
-) -> list[str]:
-    if node is None:
-        return []
-    items = require_list(node, reporter, what)
-    out: list[str] = []
-    for item in items or ():
-        if require_choice(item, choices, what, reporter) is not None:
-            out.append(item.value)
-    return out
 
 
 def _read_stages(
@@ -548,8 +536,8 @@ def _read_cautions(node: Located | None, reporter: Reporter) -> tuple[CautionSpe
             continue
         text = require_string(fields.get("text"), reporter, "caution text")
         needs = tuple(_ids(fields.get("needs"), reporter, "needs"))
-        involves = tuple(_string_list(fields.get("involves"), INVOLVED, "involves", reporter))
-        stages = tuple(_string_list(fields.get("stages"), STAGES, "stages", reporter))
+        involves = tuple(require_choices(fields.get("involves"), INVOLVED, "involves", reporter))
+        stages = tuple(require_choices(fields.get("stages"), STAGES, "stages", reporter))
         sequencing = require_choice(fields.get("sequencing"), SEQUENCINGS, "sequencing", reporter)
         if not ({"needs", "involves", "stages", "sequencing"} & fields.keys()):
             reporter.error(
