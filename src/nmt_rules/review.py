@@ -14,6 +14,7 @@ from typing import Any, Final
 
 import attrs
 
+from ._sequencing import domain_words
 from .facts import FactConfig
 from .model import AssessmentContext, BrainMap, Domains, PlanContext
 from .vocabulary import ADULT_AGE, BANDS, DOMAINS
@@ -63,7 +64,7 @@ def _due(
         severe = [d for d in DOMAINS if config.band(getattr(domains, d)) == _SEVERE]
         if severe:
             weeks = config.severe_weeks
-            names = " and ".join(d.replace("_", " ") for d in severe)
+            names = " and ".join(domain_words(d) for d in severe)
             why = f"{names} {'is' if len(severe) == 1 else 'are'} in the severe band"
         else:
             weeks = config.weeks
